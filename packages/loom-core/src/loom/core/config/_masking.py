@@ -1,0 +1,44 @@
+"""Masking secrets whenever config is printed or logged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["MASK", "mask_value", "masked"]
+
+MASK = "***"
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|credentials?|private_?key)", re.I)
+_URL_PASSWORD = re.compile(
+    r"^(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<tail>@.*)$"
+)
+
+
+def mask_value(value: str, secrets: Iterable[str] = ()) -> str:
+    """Hide every known secret inside ``value`` and the password of a URL."""
+    for secret in secrets:
+        if secret:
+            value = value.replace(secret, MASK)
+    match = _URL_PASSWORD.match(value)
+    if match and urlsplit(value).password:
+        value = f"{match['head']}{MASK}{match['tail']}"
+    return value
+
+
+def masked(data: Any, secrets: Iterable[str] = (), *, _key: str = "") -> Any:
+    """Return a copy of a plain config tree with secrets replaced by ``***``.
+
+    A value is masked when it came from a ``${secret:...}`` reference (its text is in
+    ``secrets``), when its key names a secret (``password``, ``token``, ``api_key``...),
+    and a URL's password is masked wherever it appears.
+    """
+    secrets = tuple(secrets)
+    if isinstance(data, dict):
+        return {k: masked(v, secrets, _key=str(k)) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [masked(v, secrets, _key=_key) for v in data]
+    if isinstance(data, str):
+        return MASK if _SECRET_KEY.search(_key) else mask_value(data, secrets)
+    return data
