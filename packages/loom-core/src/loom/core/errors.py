@@ -71,6 +71,16 @@ class LoomError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[LoomError], args: tuple[Any, ...], state: dict[str, Any]) -> LoomError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class ConfigurationError(LoomError):
     """The configuration is missing, malformed or does not validate."""

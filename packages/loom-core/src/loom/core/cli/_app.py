@@ -45,7 +45,7 @@ class LoomGroup(click.Group):
         for ep in entry_points(group=PLUGIN_GROUP, name=cmd_name):
             try:
                 loaded = ep.load()
-            except ImportError as exc:
+            except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break `loom`
                 return _broken_plugin(cmd_name, ep.value, exc)
             if not isinstance(loaded, click.Command):
                 return _broken_plugin(cmd_name, ep.value, TypeError("not a click.Command"))
@@ -100,7 +100,7 @@ def run(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        main.main(args=args, prog_name="loom", standalone_mode=False)
+        code = main.main(args=args, prog_name="loom", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
@@ -118,7 +118,7 @@ def run(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         _report(exc, debug, prefix="internal error")
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _report(exc: BaseException, debug: bool, *, prefix: str = "error") -> None:

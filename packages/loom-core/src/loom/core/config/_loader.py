@@ -158,8 +158,13 @@ def load_config(
     layers = [_read_yaml(p) for p in sources]
     if data is not None:
         layers.append(OmegaConf.create(dict(data)))
+    if data is not None:
+        sources = (*sources, "data")
     merged = cast(DictConfig, OmegaConf.merge(*layers)) if layers else OmegaConf.create({})
-    _apply_overrides(merged, overrides)
+    overridden = _apply_overrides(merged, overrides)
+    if overridden:
+        layers.append(OmegaConf.create(_nested(overridden)))
+        sources = (*sources, "overrides")
 
     secrets: set[str] = set()
     token = _secret_sink.set(secrets)
@@ -186,7 +191,8 @@ def load_config(
             problems.append(str(exc))
     if problems:
         raise ConfigurationError("\n".join(problems))
-    return LoomConfig(resolved, sections, sources=sources, secrets=frozenset(secrets))
+    files = tuple(s for s in sources if s not in ("data", "overrides"))
+    return LoomConfig(resolved, sections, sources=files, secrets=frozenset(secrets))
 
 
 def _read_yaml(path: str) -> DictConfig:
@@ -210,9 +216,22 @@ def _read_yaml(path: str) -> DictConfig:
     return loaded
 
 
-def _apply_overrides(config: DictConfig, overrides: Sequence[str]) -> None:
+def _nested(keys: list[str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key in keys:
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = None
+    return tree
+
+
+def _apply_overrides(config: DictConfig, overrides: Sequence[str]) -> list[str]:
+    """Apply Hydra-syntax overrides in place; return the keys they set."""
+    keys: list[str] = []
     if not overrides:
-        return
+        return keys
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
@@ -227,6 +246,8 @@ def _apply_overrides(config: DictConfig, overrides: Sequence[str]) -> None:
                 f"bad override {text!r}: {first}; write key=value, +key=value or ~key"
             ) from None
         key = override.key_or_group
+        if not key or key.startswith(".") or key.endswith("."):
+            raise ConfigurationError(f"bad override {text!r}: no key; write key=value")
         if override.is_sweep_override():
             raise ConfigurationError(f"bad override {text!r}: sweeps are not supported")
         if override.is_delete():
@@ -243,6 +264,8 @@ def _apply_overrides(config: DictConfig, overrides: Sequence[str]) -> None:
                 f"bad override {text!r}: {key} is already set; use {key}=... to change it"
             )
         OmegaConf.update(config, key, value, force_add=True)
+        keys.append(key)
+    return keys
 
 
 def _resolve(

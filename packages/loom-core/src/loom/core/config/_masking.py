@@ -5,15 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["MASK", "mask_value", "masked"]
 
 MASK = "***"
 _SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_?key|credentials?|private_?key)", re.I)
-_URL_PASSWORD = re.compile(
-    r"^(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?P<tail>@.*)$"
-)
 
 
 def mask_value(value: str, secrets: Iterable[str] = ()) -> str:
@@ -21,9 +18,16 @@ def mask_value(value: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret:
             value = value.replace(secret, MASK)
-    match = _URL_PASSWORD.match(value)
-    if match and urlsplit(value).password:
-        value = f"{match['head']}{MASK}{match['tail']}"
+    if "://" in value and "@" in value:
+        try:
+            parts = urlsplit(value)
+            password = parts.password
+        except ValueError:
+            return value
+        if password:
+            userinfo, _, host = parts.netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            value = urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
     return value
 
 
