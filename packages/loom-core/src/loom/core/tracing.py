@@ -1,7 +1,10 @@
-"""OpenTelemetry spans around loom's units of work; free when no SDK is configured.
+"""OpenTelemetry spans around loom's units of work; free when tracing is off.
 
-loom only depends on ``opentelemetry-api``: without an SDK installed and configured by
-the process, every span is a no-op.
+loom only depends on ``opentelemetry-api``. The spans loom opens around use cases, jobs
+and ETL steps are recorded once tracing is switched on — ``configure_tracing`` with
+``observability.otel.enabled: true`` — and the process has configured an SDK. While it is
+off, :func:`span` costs one flag check. :func:`span` used directly by application code
+always records.
 """
 
 from __future__ import annotations
@@ -13,10 +16,25 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-__all__ = ["current_trace_id", "span", "tracer"]
+from loom.core.config._settings import OtelSettings
+
+__all__ = ["configure_tracing", "current_trace_id", "is_enabled", "span", "tracer"]
 
 tracer = trace.get_tracer("loom")
 """The tracer every loom distribution records its spans with."""
+
+_enabled = False
+
+
+def configure_tracing(settings: OtelSettings | None) -> None:
+    """Switch loom's own spans on or off from ``observability.otel``."""
+    global _enabled
+    _enabled = bool(settings and settings.enabled)
+
+
+def is_enabled() -> bool:
+    """True when loom records spans around its units of work."""
+    return _enabled
 
 
 @contextmanager

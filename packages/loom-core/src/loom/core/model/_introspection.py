@@ -7,11 +7,11 @@ import types
 import typing
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 
+from loom.core._per_class import per_class
 from loom.core.errors import CompilationError
 from loom.core.model._fields import ColumnInfo, ProjectionInfo, RelationInfo, RelationKind
 
@@ -139,7 +139,7 @@ def datetime_fields(cls: type[msgspec.Struct]) -> tuple[str, ...]:
     )
 
 
-@cache
+@per_class
 def model_info(model: type[Any]) -> ModelInfo:
     """Return the resolved declaration of ``model`` (computed once, then cached).
 

@@ -1,0 +1,95 @@
+"""The immutable execution plan of a use case, produced once by the compiler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loom.core.errors import RuleViolation
+from loom.core.use_case._markers import OnMissing
+
+__all__ = [
+    "CommandBinding",
+    "ExistsStep",
+    "LoadStep",
+    "ParamBinding",
+    "RuleCheck",
+    "UseCasePlan",
+]
+
+RuleCheck = Callable[[Any, Mapping[str, Any]], RuleViolation | None]
+"""A compiled rule: ``(command, params) -> violation or None``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParamBinding:
+    """A plain ``execute`` parameter filled from path/query params by name."""
+
+    name: str
+    annotation: Any
+    convert: Callable[[Any], Any]
+    required: bool
+    default: Any
+
+
+@dataclass(frozen=True, slots=True)
+class CommandBinding:
+    """The ``Input()`` parameter: its name, command type and length limits from the model."""
+
+    name: str
+    type: type[Any]
+    max_lengths: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadStep:
+    """A ``LoadById`` parameter."""
+
+    name: str
+    model: type[Any]
+    by_param: str | None
+    by_field: str | None
+    profile: str
+    on_missing: OnMissing
+
+
+@dataclass(frozen=True, slots=True)
+class ExistsStep:
+    """An ``Exists`` parameter."""
+
+    name: str
+    model: type[Any]
+    from_param: str | None
+    from_field: str | None
+    against: str
+    on_missing: OnMissing
+
+
+@dataclass(frozen=True, slots=True)
+class UseCasePlan:
+    """Everything the executor needs to run a use case, decided at start-up."""
+
+    use_case: type[Any]
+    model: type[Any] | None
+    params: tuple[ParamBinding, ...]
+    command: CommandBinding | None
+    query_param: str | None
+    loads: tuple[LoadStep, ...]
+    exists: tuple[ExistsStep, ...]
+    computes: tuple[Callable[[Any], Any], ...]
+    rules: tuple[RuleCheck, ...]
+    read_only: bool
+    result_type: Any
+    read_models: tuple[type[Any], ...] = ()
+    """The models that loads and existence checks read, each once."""
+
+    @property
+    def name(self) -> str:
+        """The use case's qualified class name."""
+        return self.use_case.__qualname__
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The plain parameters, in declaration order."""
+        return tuple(p.name for p in self.params)
