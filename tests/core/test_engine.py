@@ -12,7 +12,7 @@ from loom.core.application import Application
 from loom.core.command import Command, Patch
 from loom.core.engine import compile_use_case, current_unit_of_work
 from loom.core.errors import CompilationError, NotFound, RuleViolations, ValidationError
-from loom.core.repository.abc.query import PageResult, QuerySpec
+from loom.core.repository.abc.query import PageResult, PaginationMode, QuerySpec
 from loom.core.testing import InMemoryDatabase, InMemoryUnitOfWorkFactory
 from loom.core.testing.jobs import RecordingJobService
 from loom.core.use_case import Exists, F, Input, LoadById, Rule
@@ -605,3 +605,48 @@ async def test_scoped_services_live_for_one_unit_of_work_and_are_closed(app: App
     await app.invoker.invoke(AuditedOuter)
     assert len(AuditLog.instances) == 2
     assert all(log.closed for log in AuditLog.instances)
+
+
+def test_the_seed_interfaces_compile_into_routes(jobs: RecordingJobService) -> None:
+    from .seed.interfaces import AddressRestInterface, ProductRestInterface, UserRestInterface
+
+    app = Application(InMemoryUnitOfWorkFactory(), job_service=jobs)
+    routes = app.compile(
+        interfaces=[UserRestInterface, ProductRestInterface, AddressRestInterface],
+        jobs=[SendRestockEmailJob],
+        callbacks=[RestockEmailSuccessCallback],
+    )
+    table = {(r.method, r.path): r.status_code for r in routes}
+    assert table[("POST", "/users")] == 201
+    assert table[("GET", "/users/{id}")] == 200
+    assert table[("DELETE", "/users/{id}")] == 204
+    assert table[("GET", "/products/low-stock")] == 200
+    assert table[("POST", "/products/{product_id}/jobs/restock-email")] == 202
+    assert table[("POST", "/users/{user_id}/addresses")] == 201
+    listing = next(r for r in routes if (r.method, r.path) == ("GET", "/users/{user_id}/addresses"))
+    assert listing.list_model is Address
+    assert [p.name for p in listing.path_params] == ["user_id"]
+    assert [q.name for q in listing.query_params] == ["profile"]
+    product_routes = [r for r in routes if r.interface is ProductRestInterface]
+    assert {r.pagination_mode for r in product_routes} == {PaginationMode.CURSOR}
+
+
+def test_interface_mistakes_are_reported_together() -> None:
+    from loom.core.interface import RestInterface, RestRoute, build_auto_routes
+
+    class Broken(RestInterface[User]):
+        prefix = "/users"
+        routes = (
+            RestRoute(use_case=UpdateUserUseCase, method="PATCH", path="/{id}"),
+            *build_auto_routes(User, ("get",)),
+            *build_auto_routes(User, ("get",)),
+        )
+
+    with pytest.raises(CompilationError) as info:
+        Application(InMemoryUnitOfWorkFactory()).compile(interfaces=[Broken])
+    message = str(info.value)
+    assert "path segment {id} binds no parameter of UpdateUserUseCase.execute()" in message
+    assert "GET /users/{id} is already served by" in message
+    assert "Broken.routes[1] (GET /{id})" in message
+    with pytest.raises(TypeError, match="unknown"):
+        build_auto_routes(User, ("fetch",))

@@ -157,6 +157,7 @@ def compile_use_case(use_case: type[Any]) -> UseCasePlan:
                     convert=converter_for(param.name, annotation),
                     required=not has_default,
                     default=default if has_default else None,
+                    exact=annotation if isinstance(annotation, type) else None,
                 )
             )
 

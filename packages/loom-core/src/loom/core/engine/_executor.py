@@ -85,13 +85,32 @@ class Executor:
         if tracing.is_enabled():
             with tracing.span(f"use_case {plan.name}", {"loom.use_case": plan.name}):
                 return await self._run(plan, params, payload)
-        return await self._run(plan, params, payload)
+        values, command = _bind(plan, params or _NO_PARAMS, payload)
+        outer = _current.get()
+        if outer is not None:
+            return await self._run_in(plan, outer, values, command)
+        run = None
+        try:
+            async with self._uow_factory(read_only=plan.read_only) as uow:
+                run = _Run(uow)
+                token = _current.set(run)
+                try:
+                    return await self._run_in(plan, run, values, command)
+                finally:
+                    _current.reset(token)
+        finally:
+            if run is not None and run.scope is not None:
+                await run.scope.aclose()
 
     async def _run(self, plan: UseCasePlan, params: Mapping[str, Any] | None, payload: Any) -> Any:
         values, command = _bind(plan, params or _NO_PARAMS, payload)
         run = _current.get()
         if run is not None:
             return await self._run_in(plan, run, values, command)
+        return await self._run_new(plan, values, command)
+
+    async def _run_new(self, plan: UseCasePlan, values: dict[str, Any], command: Any) -> Any:
+        run = None
         try:
             async with self._uow_factory(read_only=plan.read_only) as uow:
                 run = _Run(uow)
@@ -145,8 +164,12 @@ class Executor:
                     name, found = await _exists(repos[check.model], check, values, command)
                     values[name] = found
         if plan.rules:
-            view = MappingProxyType(values)
-            violations = [v for rule in plan.rules if (v := rule(command, view)) is not None]
+            violations = None
+            for rule in plan.rules:
+                violation = rule(command, values)
+                if violation is not None:
+                    violations = violations or []
+                    violations.append(violation)
             if violations:
                 raise RuleViolations(violations)
         instance = self._build(plan.use_case, run)
@@ -177,6 +200,9 @@ def _bind(plan: UseCasePlan, params: Mapping[str, Any], payload: Any) -> tuple[d
                 continue
             values[binding.name] = binding.default if raw is _UNSET else None
             continue
+        if type(raw) is binding.exact:
+            values[binding.name] = raw
+            continue
         try:
             values[binding.name] = binding.convert(raw)
         except ValidationError as exc:
@@ -190,6 +216,15 @@ def _bind(plan: UseCasePlan, params: Mapping[str, Any], payload: Any) -> tuple[d
     if command_binding is not None:
         if isinstance(payload, command_binding.type):
             command = payload
+        elif type(payload) is dict and not command_binding.max_lengths:
+            try:
+                command = msgspec.convert(payload, command_binding.type)
+            except msgspec.ValidationError:
+                try:
+                    command = decode_command(command_binding.type, payload)
+                except ValidationError as exc:
+                    errors = errors or []
+                    errors.extend(exc.errors)
         elif payload is None:
             errors = errors or []
             errors.append(FieldError("", "a request body is required"))

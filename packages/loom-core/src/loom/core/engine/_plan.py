@@ -31,6 +31,8 @@ class ParamBinding:
     convert: Callable[[Any], Any]
     required: bool
     default: Any
+    exact: type[Any] | None = None
+    """The annotation when it is a plain class: values already of it need no conversion."""
 
 
 @dataclass(frozen=True, slots=True)
