@@ -24,12 +24,15 @@ __all__ = [
     "Forbidden",
     "InternalError",
     "LoomError",
+    "MethodNotAllowed",
     "MissingDependencyError",
     "NotFound",
+    "PayloadTooLarge",
     "RuleViolation",
     "RuleViolations",
     "ServiceUnavailable",
     "Unauthorized",
+    "UnsupportedMediaType",
     "ValidationError",
     "http_status_for",
 ]
@@ -194,6 +197,24 @@ class RuleViolations(ValidationError):
         super().__init__(errors=[v.to_field_error() for v in self.violations])
 
 
+class MethodNotAllowed(LoomError):
+    """The path exists but does not answer this HTTP method."""
+
+    code = "method_not_allowed"
+
+
+class PayloadTooLarge(LoomError):
+    """The request body is larger than the configured limit."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(LoomError):
+    """The request body is not in a media type the route accepts (JSON)."""
+
+    code = "unsupported_media_type"
+
+
 class ServiceUnavailable(LoomError):
     """A backing service (database, broker) cannot be reached right now."""
 
@@ -213,6 +234,9 @@ HTTP_STATUS: Mapping[type[LoomError], int] = {
     Conflict: 409,
     Unauthorized: 401,
     Forbidden: 403,
+    MethodNotAllowed: 405,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     ServiceUnavailable: 503,
     InternalError: 500,
     LoomError: 500,

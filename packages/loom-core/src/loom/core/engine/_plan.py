@@ -68,7 +68,7 @@ class ExistsStep:
     on_missing: OnMissing
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class UseCasePlan:
     """Everything the executor needs to run a use case, decided at start-up."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -37,9 +38,12 @@ class QueryParam:
     convert: Callable[[Any], Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class RouteSpec:
-    """Everything an adapter needs to serve one route; built once per app."""
+    """Everything an adapter needs to serve one route; built once per app.
+
+    Specs compare and hash by identity, so adapters can key caches on them.
+    """
 
     method: str
     path: str
@@ -160,6 +164,9 @@ def _spec(
         status = 204
     else:
         status = 200
+    doc = inspect.cleandoc(plan.use_case.__doc__ or "")
+    summary, _, details = doc.partition("\n")
+    details = details.strip()
     auth = route.auth
     if auth is INHERIT:
         auth = interface.auth if interface.auth is not None else default_auth
@@ -172,8 +179,8 @@ def _spec(
         response_type=plan.result_type,
         status_code=status,
         plan=plan,
-        summary=route.summary or plan.use_case.__doc__ or "",
-        description=route.description,
+        summary=route.summary or summary,
+        description=route.description or (details if not route.summary else ""),
         tags=tuple(dict.fromkeys((*interface.tags, *route.tags))),
         operation_id=route.operation_id or _operation_id(route, plan, interface),
         list_model=plan.model if plan.query_param is not None else None,
