@@ -69,6 +69,7 @@ class RestSettings(_Section, frozen=True):
     default_limit: int = 50
     max_limit: int = 500
     max_body_size: int = 1_048_576
+    access_log: bool = True
     cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
 
 

@@ -22,6 +22,7 @@ from loom.core.engine._plan import (
 from loom.core.errors import CompilationError, FieldError, RuleViolation, ValidationError
 from loom.core.model import is_model, model_info
 from loom.core.repository.abc.query import QuerySpec
+from loom.core.security import Principal
 from loom.core.use_case._field_ref import FieldRef, Presence
 from loom.core.use_case._markers import ExistsMarker, InputMarker, LoadMarker
 from loom.core.use_case._rules import CheckRule, ComputeStep, PredicateRule
@@ -75,6 +76,8 @@ def compile_use_case(use_case: type[Any]) -> UseCasePlan:
     params: list[ParamBinding] = []
     command: CommandBinding | None = None
     query_param: str | None = None
+    principal_param: str | None = None
+    principal_required = False
     loads: list[LoadStep] = []
     exists: list[ExistsStep] = []
     model = use_case_model(use_case)
@@ -148,6 +151,14 @@ def compile_use_case(use_case: type[Any]) -> UseCasePlan:
             )
         elif annotation is QuerySpec:
             query_param = param.name
+        elif _principal_type(annotation) is not None:
+            if principal_param is not None:
+                errors.append(f"{where}: a second Principal parameter (first: {principal_param!r})")
+                continue
+            principal_param = param.name
+            principal_required = (
+                not _is_optional(annotation) and param.default is inspect.Parameter.empty
+            )
         else:
             has_default = default is not inspect.Parameter.empty
             params.append(
@@ -221,8 +232,22 @@ def compile_use_case(use_case: type[Any]) -> UseCasePlan:
         rules=tuple(rules),
         read_only=bool(getattr(use_case, "read_only", False)),
         result_type=hints.get("return", Any),
+        principal_param=principal_param,
+        principal_required=principal_required,
         read_models=tuple(dict.fromkeys([*(s.model for s in loads), *(s.model for s in exists)])),
     )
+
+
+def _principal_type(annotation: Any) -> type[Any] | None:
+    candidates = typing.get_args(annotation) or (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, Principal):
+            return candidate
+    return None
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
 
 
 def _check_model(errors: list[str], where: str, model: Any) -> None:

@@ -15,9 +15,10 @@ from loom.core.command._decode import decode_command
 from loom.core.di import Container, ScopeContext
 from loom.core.engine._compiler import compile_use_case
 from loom.core.engine._plan import ExistsStep, LoadStep, UseCasePlan
-from loom.core.errors import FieldError, NotFound, RuleViolations, ValidationError
+from loom.core.errors import FieldError, NotFound, RuleViolations, Unauthorized, ValidationError
 from loom.core.repository.abc.query import QuerySpec
 from loom.core.repository.abc.uow import UnitOfWork, UnitOfWorkFactory
+from loom.core.security import PRINCIPAL_KEY
 from loom.core.use_case._markers import OnMissing
 
 __all__ = ["Executor", "current_unit_of_work"]
@@ -208,6 +209,11 @@ def _bind(plan: UseCasePlan, params: Mapping[str, Any], payload: Any) -> tuple[d
         except ValidationError as exc:
             errors = errors or []
             errors.extend(exc.errors)
+    if plan.principal_param is not None:
+        principal = get(PRINCIPAL_KEY)
+        if principal is None and plan.principal_required:
+            raise Unauthorized("this operation needs an authenticated caller")
+        values[plan.principal_param] = principal
     if plan.query_param is not None:
         query = get(plan.query_param)
         values[plan.query_param] = query if isinstance(query, QuerySpec) else QuerySpec()

@@ -85,6 +85,9 @@ class UseCasePlan:
     result_type: Any
     read_models: tuple[type[Any], ...] = ()
     """The models that loads and existence checks read, each once."""
+    principal_param: str | None = None
+    """The ``execute`` parameter that receives the authenticated principal."""
+    principal_required: bool = False
 
     @property
     def name(self) -> str:

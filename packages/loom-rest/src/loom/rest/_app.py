@@ -1,0 +1,107 @@
+"""``RestApp``: what both adapters serve, built once from a runtime."""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from loom.core.bootstrap import Runtime, load_runtime
+from loom.core.config import RestSettings
+from loom.core.http import ListSettings, generate_openapi
+from loom.rest._endpoint import Endpoint
+from loom.rest._metrics import RestMetrics
+
+__all__ = ["RestApp", "build_rest_app"]
+
+_DOCS = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+<div id="docs"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "{openapi_url}", dom_id: "#docs"}});</script>
+</body>
+</html>
+"""
+
+
+class RestApp:
+    """The endpoints, documents and settings an adapter turns into an ASGI app."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        settings: RestSettings = runtime.config.app.rest
+        self.settings = settings
+        self.list_settings = ListSettings(
+            default_limit=settings.default_limit,
+            max_limit=settings.max_limit,
+            case=settings.case,
+        )
+        prometheus = runtime.config.observability.prometheus
+        self.metrics = RestMetrics() if prometheus.enabled else None
+        self.metrics_path = prometheus.path if prometheus.enabled else None
+        executor = runtime.application.executor
+        self.endpoints: tuple[Endpoint, ...] = tuple(
+            Endpoint(
+                spec,
+                executor,
+                settings=self.list_settings,
+                camel=settings.case == "camel",
+                auth=self._auth(spec.auth),
+                metrics=self.metrics,
+                access_log=settings.access_log,
+            )
+            for spec in runtime.routes
+        )
+        document = generate_openapi(
+            runtime.routes,
+            title=settings.title,
+            version=settings.version,
+            description=settings.description,
+            settings=self.list_settings,
+        )
+        self.openapi = msgspec.json.encode(document)
+        self.docs = (
+            _DOCS.format(
+                title=html.escape(settings.title),
+                openapi_url=html.escape(settings.openapi_url, quote=True),
+            ).encode()
+            if settings.docs_url
+            else None
+        )
+
+    def _auth(self, hook: Any) -> Callable[..., Any] | None:
+        if hook is None:
+            return None
+        if isinstance(hook, type):
+            built: Callable[..., Any] = self.runtime.application.container.build(hook)
+            return built
+        return hook  # type: ignore[no-any-return]
+
+    async def startup(self) -> None:
+        """Open the store and start jobs (the ASGI lifespan's start)."""
+        await self.runtime.start()
+
+    async def shutdown(self) -> None:
+        """Stop jobs and close the store (the ASGI lifespan's end)."""
+        await self.runtime.stop()
+
+
+def build_rest_app(
+    config_paths: Sequence[str | os.PathLike[str]],
+    *,
+    overrides: Sequence[str] = (),
+    runtime: Runtime | None = None,
+) -> RestApp:
+    """Build the runtime from config files (or use ``runtime``) and its endpoints."""
+    if runtime is None:
+        runtime = load_runtime(*config_paths, overrides=overrides)
+    return RestApp(runtime)

@@ -1,0 +1,197 @@
+"""The framework-neutral request path: one ``Endpoint`` per route, shared by every adapter.
+
+An adapter only extracts (path params, query pairs, headers, body) from its framework's
+request and turns the returned :class:`HttpResponse` into its framework's response, so
+Litestar and Starlette answer byte for byte alike.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, NamedTuple
+
+import msgspec
+
+from loom.core import tracing
+from loom.core.engine import Executor
+from loom.core.errors import FieldError, LoomError, UnsupportedMediaType, ValidationError
+from loom.core.http import (
+    PROBLEM_CONTENT_TYPE,
+    ListSettings,
+    Query,
+    new_trace_id,
+    problem_details,
+    request_binder,
+)
+from loom.core.interface import RouteSpec
+from loom.core.logging import logger
+from loom.core.security import PRINCIPAL_KEY, Principal, RequestInfo
+from loom.rest._case import camel_keys, snake_keys
+from loom.rest._metrics import RestMetrics
+
+__all__ = ["JSON", "Endpoint", "HttpResponse", "problem_response"]
+
+JSON = "application/json"
+_encoder = msgspec.json.Encoder()
+_json_decoder = msgspec.json.Decoder()
+
+
+class HttpResponse(NamedTuple):
+    """What an adapter sends: status, body bytes, media type, extra headers."""
+
+    status: int
+    body: bytes
+    media_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def problem_response(error: BaseException, *, instance: str | None = None) -> HttpResponse:
+    """The RFC 9457 response for ``error``; the trace id goes in a header too."""
+    trace_id = new_trace_id()
+    status, body = problem_details(error, trace_id=trace_id, instance=instance)
+    return HttpResponse(
+        status, _encoder.encode(body), PROBLEM_CONTENT_TYPE, (("x-trace-id", trace_id),)
+    )
+
+
+def _last_values(query: Query) -> dict[str, str]:
+    if isinstance(query, Mapping):
+        return {k: v if isinstance(v, str) else (v[-1] if v else "") for k, v in query.items()}
+    return dict(query)
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == JSON or (media.startswith("application/") and media.endswith("+json"))
+
+
+class Endpoint:
+    """Serves one :class:`RouteSpec`: auth, binding, the use case, encoding, errors."""
+
+    __slots__ = (
+        "_access_log",
+        "_auth",
+        "_binder",
+        "_camel",
+        "_executor",
+        "_metrics",
+        "has_body",
+        "method",
+        "path",
+        "spec",
+    )
+
+    def __init__(
+        self,
+        spec: RouteSpec,
+        executor: Executor,
+        *,
+        settings: ListSettings,
+        camel: bool,
+        auth: Callable[[RequestInfo], Any] | None,
+        metrics: RestMetrics | None,
+        access_log: bool,
+    ) -> None:
+        self.spec = spec
+        self.method = spec.method
+        self.path = spec.path
+        self.has_body = spec.body_type is not None
+        self._executor = executor
+        self._binder = request_binder(spec, settings)
+        self._camel = camel
+        self._auth = auth
+        self._metrics = metrics
+        self._access_log = access_log
+
+    async def _principal(
+        self, headers: Mapping[str, str], query: Query, client: str | None
+    ) -> Principal | None:
+        assert self._auth is not None
+        info = RequestInfo(
+            method=self.method,
+            path=self.path,
+            headers=headers,
+            query=_last_values(query),
+            client=client,
+        )
+        result = self._auth(info)
+        if inspect.isawaitable(result):
+            result = await result
+        return result  # type: ignore[no-any-return]
+
+    def _payload(self, body: bytes, content_type: str | None) -> Any:
+        if not body:
+            return None
+        if not _is_json(content_type):
+            raise UnsupportedMediaType(f"send the body as {JSON}, not {content_type}")
+        if not self._camel:
+            return body
+        try:
+            data = _json_decoder.decode(body)
+        except msgspec.DecodeError as exc:
+            raise ValidationError(errors=[FieldError("", f"malformed JSON: {exc}")]) from None
+        return snake_keys(data)
+
+    def _encode(self, result: Any) -> bytes:
+        if self._camel:
+            return _encoder.encode(camel_keys(msgspec.to_builtins(result)))
+        return _encoder.encode(result)
+
+    async def handle(
+        self,
+        path_params: Mapping[str, str],
+        query: Query,
+        headers: Mapping[str, str],
+        body: bytes | Callable[[], Awaitable[bytes]],
+        *,
+        client: str | None = None,
+    ) -> HttpResponse:
+        """Answer one request; never raises (errors become problem responses)."""
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            params = self._binder.bind(path_params, query)
+            if self._auth is not None:
+                params[PRINCIPAL_KEY] = await self._principal(headers, query, client)
+            payload = None
+            if self.has_body:
+                raw = body if isinstance(body, bytes) else await body()
+                payload = self._payload(raw, headers.get("content-type"))
+            if tracing.is_enabled():
+                with tracing.span(
+                    f"HTTP {self.method} {self.path}",
+                    {"http.method": self.method, "http.route": self.path},
+                ):
+                    result = await self._executor.run(
+                        self.spec.plan, params=params, payload=payload
+                    )
+            else:
+                result = await self._executor.run(self.spec.plan, params=params, payload=payload)
+            status = self.spec.status_code
+            response = (
+                HttpResponse(status, b"", JSON)
+                if status == 204 or (result is None and status < 300 and status != 200)
+                else HttpResponse(status, self._encode(result), JSON)
+            )
+        except Exception as exc:  # noqa: BLE001 - every error becomes a problem response
+            outcome = exc.code if isinstance(exc, LoomError) else "internal_error"
+            response = problem_response(exc)
+        if self._metrics is not None or self._access_log:
+            elapsed = time.perf_counter() - started
+            if self._metrics is not None:
+                self._metrics.observe(
+                    self.path, self.method, response.status, self.spec.plan.name, outcome, elapsed
+                )
+            if self._access_log:
+                logger.info(
+                    "{method} {path} {status} {ms:.1f}ms",
+                    method=self.method,
+                    path=self.path,
+                    status=response.status,
+                    ms=elapsed * 1000,
+                )
+        return response
