@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any, ClassVar, Generic, TypeVar
 
 from loom.core.errors import NotFound, ValidationError
@@ -24,6 +25,8 @@ class Job(Generic[TResult]):
         __retries__: Retries after the first failure (default 3), with exponential
             backoff from 1 s, jitter, capped at 5 minutes.
         __timeout__: Seconds one attempt may take (default 600).
+        __backoff__: First retry delay in seconds (default 1); each retry doubles it,
+            with jitter, up to ``__max_backoff__`` (default 300).
         __retry_on__: Exceptions that are retried (default: any ``Exception``).
         __no_retry_on__: Exceptions that fail the job at once (default: bad input,
             missing entities).
@@ -32,6 +35,8 @@ class Job(Generic[TResult]):
     __queue__: ClassVar[str] = "default"
     __retries__: ClassVar[int] = 3
     __timeout__: ClassVar[float] = 600
+    __backoff__: ClassVar[float] = 1.0
+    __max_backoff__: ClassVar[float] = 300.0
     __retry_on__: ClassVar[tuple[type[BaseException], ...]] = (Exception,)
     __no_retry_on__: ClassVar[tuple[type[BaseException], ...]] = (ValidationError, NotFound)
 
@@ -43,6 +48,12 @@ class Job(Generic[TResult]):
     def job_name(cls) -> str:
         """The stable name the job is registered under: ``module.QualName``."""
         return f"{cls.__module__}.{cls.__qualname__}"
+
+    @classmethod
+    def retry_delay(cls, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based): exponential, jittered."""
+        base: float = min(cls.__max_backoff__, cls.__backoff__ * 2 ** (attempt - 1))
+        return base * random.uniform(0.5, 1.0)
 
     @classmethod
     def should_retry(cls, error: BaseException) -> bool:
