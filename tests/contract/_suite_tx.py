@@ -46,6 +46,53 @@ class TransactionContract(ContractBase):
             assert beta is not None
             assert beta.stock == 0
 
+    async def test_before_commit_writes_commit_with_the_transaction(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        order: list[str] = []
+        async with uow_factory() as uow:
+            repo = uow.repository(Author)
+
+            async def late_write() -> None:
+                order.append("before")
+                await repo.create({"name": "Late", "email": "late@example.org"})
+
+            async def after() -> None:
+                order.append("after")
+
+            uow.after_commit(after)
+            uow.before_commit(late_write)
+            await repo.create({"name": "Early", "email": "early@example.org"})
+            assert order == []
+        assert order == ["before", "after"]
+        async with uow_factory(read_only=True) as uow:
+            assert await uow.repository(Author).count() == 2
+
+    async def test_a_failing_before_commit_rolls_everything_back(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        ran: list[str] = []
+
+        async def work() -> None:
+            async with uow_factory() as uow:
+                repo = uow.repository(Author)
+                await repo.create({"name": "Kept?", "email": "kept@example.org"})
+
+                async def fail() -> None:
+                    raise Boom
+
+                async def after() -> None:
+                    ran.append("after")
+
+                uow.before_commit(fail)
+                uow.after_commit(after)
+
+        with pytest.raises(Boom):
+            await work()
+        assert ran == []
+        async with uow_factory(read_only=True) as uow:
+            assert await uow.repository(Author).count() == 0
+
     async def test_rollback_undoes_a_cascade(self, uow_factory: UnitOfWorkFactory) -> None:
         author, _ = await create_catalogue(uow_factory)
         seen: list[int] = []

@@ -45,6 +45,7 @@ class InMemoryUnitOfWork:
         self._clock = clock
         self._snapshot: Snapshot | None = None
         self._callbacks: list[AfterCommit] = []
+        self._before: list[AfterCommit] = []
         self._repositories: dict[type[Any], Any] = {}
 
     @property
@@ -62,6 +63,7 @@ class InMemoryUnitOfWork:
             raise RuntimeError("this unit of work is already in use; open a new one")
         self._snapshot = self.db.snapshot()
         self._callbacks = []
+        self._before = []
         self._repositories = {}
         return self
 
@@ -71,14 +73,25 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        snapshot, self._snapshot = self._snapshot, None
-        callbacks, self._callbacks = self._callbacks, []
-        if exc_type is not None:
-            if snapshot is not None:
-                self.db.restore(snapshot)
-            return
+        if exc_type is None:
+            try:
+                while self._before:
+                    await self._before.pop(0)()
+            except BaseException:
+                self._finish(rollback=True)
+                raise
+        callbacks = self._finish(rollback=exc_type is not None)
         for callback in callbacks:
             await callback()
+
+    def _finish(self, *, rollback: bool) -> list[AfterCommit]:
+        snapshot, self._snapshot = self._snapshot, None
+        callbacks, self._callbacks, self._before = self._callbacks, [], []
+        if rollback:
+            if snapshot is not None:
+                self.db.restore(snapshot)
+            return []
+        return callbacks
 
     def _require_active(self, what: str) -> None:
         if not self.active:
@@ -99,6 +112,11 @@ class InMemoryUnitOfWork:
         """Await ``callback`` once this unit of work commits; it is dropped on rollback."""
         self._require_active("after_commit()")
         self._callbacks.append(callback)
+
+    def before_commit(self, callback: AfterCommit) -> None:
+        """Await ``callback`` inside the transaction, just before it commits."""
+        self._require_active("before_commit()")
+        self._before.append(callback)
 
 
 class InMemoryUnitOfWorkFactory:

@@ -31,7 +31,8 @@ class UnitOfWork(Protocol):
 
     Everything written through its repositories commits or rolls back together. Callbacks
     registered with :meth:`after_commit` run after a successful commit, in registration
-    order, and never after a rollback. A read-only unit of work refuses writes.
+    order, and never after a rollback; callbacks registered with :meth:`before_commit` run
+    inside the transaction just before it commits. A read-only unit of work refuses writes.
     """
 
     @property
@@ -62,6 +63,14 @@ class UnitOfWork(Protocol):
 
     def after_commit(self, callback: AfterCommit) -> None:
         """Run ``callback`` after this unit of work commits; dropped on rollback."""
+        ...
+
+    def before_commit(self, callback: AfterCommit) -> None:
+        """Run ``callback`` inside the transaction, just before it commits.
+
+        Writes it makes commit (or roll back) with the rest; an exception from it rolls
+        the unit of work back. Job services write their outbox rows here.
+        """
         ...
 
 
