@@ -14,7 +14,8 @@ from loom.core.bootstrap._discovery import Manifest, add_code_path, discover
 from loom.core.config import LoomConfig, load_config
 from loom.core.errors import CompilationError
 from loom.core.interface import RouteSpec
-from loom.core.job.backends import JobRuntime, open_job_runtime
+from loom.core.job.backends import JobRuntime, job_backend_available, open_job_runtime
+from loom.core.job.records import JOB_MODELS
 from loom.core.job.service import JobService
 from loom.core.logging import configure_logging, logger
 from loom.core.stores import Store, open_store
@@ -49,9 +50,10 @@ class Runtime:
         configure_tracing(config.observability.otel)
         add_code_path(config.app, config_dir)
         self.manifest: Manifest = discover(config.app)
-        self.store: Store = open_store(
-            config.database, models=self.manifest.models, secret=_secret(config)
-        )
+        models = self.manifest.models
+        if job_backend_available(config.jobs):
+            models = (*models, *JOB_MODELS)
+        self.store: Store = open_store(config.database, models=models, secret=_secret(config))
         self.application = Application(self.store.uow_factory)
         self.jobs: JobRuntime | None = open_job_runtime(
             config.jobs,

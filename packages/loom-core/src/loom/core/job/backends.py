@@ -18,7 +18,13 @@ if TYPE_CHECKING:
     from loom.core.application import Application
     from loom.core.stores import Store
 
-__all__ = ["JOB_BACKEND_GROUP", "JobBackendProvider", "JobRuntime", "open_job_runtime"]
+__all__ = [
+    "JOB_BACKEND_GROUP",
+    "JobBackendProvider",
+    "JobRuntime",
+    "job_backend_available",
+    "open_job_runtime",
+]
 
 JOB_BACKEND_GROUP = "loom.job_backends"
 
@@ -53,6 +59,11 @@ class JobBackendProvider(Protocol):
     ) -> JobRuntime:
         """Return the job runtime for ``settings.backend``."""
         ...
+
+
+def job_backend_available(settings: JobsSettings) -> bool:
+    """True when an installed distribution provides ``settings.backend``."""
+    return bool(list(entry_points(group=JOB_BACKEND_GROUP, name=settings.backend)))
 
 
 def open_job_runtime(
