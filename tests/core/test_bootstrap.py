@@ -154,7 +154,7 @@ def test_code_path_is_found_relative_to_the_config_folder(project: tuple[Path, s
 
 
 def test_a_missing_code_path_or_module_names_the_key(project: tuple[Path, str]) -> None:
-    root, pkg = project
+    root, _ = project
     config = write_config(root, 'app: {code_path: nowhere}\ndatabase: {url: "memory://"}\n')
     with pytest.raises(ConfigurationError, match=r"app\.code_path: folder not found"):
         load_runtime(config)
