@@ -177,7 +177,7 @@ def test_manifest_mode_needs_a_module(project: tuple[Path, str]) -> None:
         root, 'app: {discovery: {mode: manifest}}\ndatabase: {url: "memory://"}\n'
     )
     with pytest.raises(
-        ConfigurationError, match="manifest mode needs app.discovery.manifest.module"
+        ConfigurationError, match=r"manifest mode needs app\.discovery\.manifest\.module"
     ):
         load_runtime(config)
 
