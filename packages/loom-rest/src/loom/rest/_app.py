@@ -11,6 +11,7 @@ import msgspec
 
 from loom.core.bootstrap import Runtime, load_runtime
 from loom.core.config import RestSettings
+from loom.core.errors import ConfigurationError
 from loom.core.http import ListSettings, generate_openapi
 from loom.rest._endpoint import Endpoint
 from loom.rest._metrics import RestMetrics
@@ -33,6 +34,20 @@ _DOCS = """<!doctype html>
 """
 
 
+def _list_settings(settings: RestSettings) -> ListSettings:
+    try:
+        return ListSettings(
+            default_limit=settings.default_limit,
+            max_limit=settings.max_limit,
+            case=settings.case,
+        )
+    except ConfigurationError as exc:
+        # Name the key by its full path, as every other config error does.
+        key = exc.key or ""
+        message = exc.message.removeprefix(f"{key}: ")
+        raise ConfigurationError(message, key=f"app.rest.{key}" if key else "app.rest") from None
+
+
 class RestApp:
     """The endpoints, documents and settings an adapter turns into an ASGI app."""
 
@@ -40,11 +55,7 @@ class RestApp:
         self.runtime = runtime
         settings: RestSettings = runtime.config.app.rest
         self.settings = settings
-        self.list_settings = ListSettings(
-            default_limit=settings.default_limit,
-            max_limit=settings.max_limit,
-            case=settings.case,
-        )
+        self.list_settings = _list_settings(settings)
         prometheus = runtime.config.observability.prometheus
         self.metrics = RestMetrics() if prometheus.enabled else None
         self.metrics_path = prometheus.path if prometheus.enabled else None
@@ -77,6 +88,16 @@ class RestApp:
             if settings.docs_url
             else None
         )
+
+    def route_table(self) -> list[tuple[str, str]]:
+        """Every ``(method, path)`` the app serves: endpoints, OpenAPI, docs, metrics."""
+        table = [(e.method, e.path) for e in self.endpoints]
+        table.append(("GET", self.settings.openapi_url))
+        if self.docs is not None and self.settings.docs_url:
+            table.append(("GET", self.settings.docs_url))
+        if self.metrics_path is not None:
+            table.append(("GET", self.metrics_path))
+        return table
 
     def _auth(self, hook: Any) -> Callable[..., Any] | None:
         if hook is None:

@@ -11,12 +11,20 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
 import msgspec
 
 from loom.core import tracing
 from loom.core.engine import Executor
-from loom.core.errors import FieldError, LoomError, UnsupportedMediaType, ValidationError
+from loom.core.errors import (
+    FieldError,
+    LoomError,
+    RuleViolation,
+    RuleViolations,
+    UnsupportedMediaType,
+    ValidationError,
+)
 from loom.core.http import (
     PROBLEM_CONTENT_TYPE,
     ListSettings,
@@ -24,6 +32,7 @@ from loom.core.http import (
     new_trace_id,
     problem_details,
     request_binder,
+    to_camel,
 )
 from loom.core.interface import RouteSpec
 from loom.core.logging import logger
@@ -31,7 +40,14 @@ from loom.core.security import PRINCIPAL_KEY, Principal, RequestInfo
 from loom.rest._case import camel_keys, snake_keys
 from loom.rest._metrics import RestMetrics
 
-__all__ = ["JSON", "Endpoint", "HttpResponse", "problem_response"]
+__all__ = [
+    "JSON",
+    "Endpoint",
+    "HttpResponse",
+    "camel_fields",
+    "problem_response",
+    "query_pairs",
+]
 
 JSON = "application/json"
 _encoder = msgspec.json.Encoder()
@@ -56,6 +72,17 @@ def problem_response(error: BaseException, *, instance: str | None = None) -> Ht
     )
 
 
+def query_pairs(raw: bytes) -> list[tuple[str, str]]:
+    """A raw query string as ``(name, value)`` pairs, in the order sent (blank values kept).
+
+    Adapters parse the query with this instead of their framework's multi-dict, which may
+    group repeated names and so reorder the ``errors`` of a 422.
+    """
+    if not raw:
+        return []
+    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+
+
 def _last_values(query: Query) -> dict[str, str]:
     if isinstance(query, Mapping):
         return {k: v if isinstance(v, str) else (v[-1] if v else "") for k, v in query.items()}
@@ -67,6 +94,28 @@ def _is_json(content_type: str | None) -> bool:
         return True
     media = content_type.split(";", 1)[0].strip().lower()
     return media == JSON or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _camel_path(path: str) -> str:
+    return ".".join(to_camel(part) for part in path.split("."))
+
+
+def camel_fields(error: ValidationError) -> ValidationError:
+    """``error`` with its field paths in camelCase, as a camelCase client sent them."""
+    renamed: list[FieldError] = []
+    changed = False
+    for item in error.errors:
+        field = _camel_path(item.field)
+        changed = changed or field != item.field
+        renamed.append(FieldError(field, item.message))
+    if not changed:
+        return error
+    if isinstance(error, RuleViolations):
+        return RuleViolations([RuleViolation(e.message, field=e.field) for e in renamed])
+    if type(error) is not ValidationError:
+        return error
+    automatic = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in error.errors)
+    return ValidationError(error.message if error.message != automatic else "", errors=renamed)
 
 
 class Endpoint:
@@ -141,6 +190,22 @@ class Endpoint:
             return _encoder.encode(camel_keys(msgspec.to_builtins(result)))
         return _encoder.encode(result)
 
+    async def _run(self, params: dict[str, Any], payload: Any) -> Any:
+        try:
+            if tracing.is_enabled():
+                with tracing.span(
+                    f"HTTP {self.method} {self.path}",
+                    {"http.method": self.method, "http.route": self.path},
+                ):
+                    return await self._executor.run(self.spec.plan, params=params, payload=payload)
+            return await self._executor.run(self.spec.plan, params=params, payload=payload)
+        except ValidationError as exc:
+            # The executor names body fields in Python spelling; a camelCase client sent
+            # camelCase (query parameters were already named as sent by the binder).
+            if self._camel and exc.errors:
+                raise camel_fields(exc) from None
+            raise
+
     async def handle(
         self,
         path_params: Mapping[str, str],
@@ -154,23 +219,18 @@ class Endpoint:
         started = time.perf_counter()
         outcome = "ok"
         try:
+            # Authenticate first: an anonymous caller learns nothing from validation errors.
+            principal = (
+                await self._principal(headers, query, client) if self._auth is not None else None
+            )
             params = self._binder.bind(path_params, query)
             if self._auth is not None:
-                params[PRINCIPAL_KEY] = await self._principal(headers, query, client)
+                params[PRINCIPAL_KEY] = principal
             payload = None
             if self.has_body:
                 raw = body if isinstance(body, bytes) else await body()
                 payload = self._payload(raw, headers.get("content-type"))
-            if tracing.is_enabled():
-                with tracing.span(
-                    f"HTTP {self.method} {self.path}",
-                    {"http.method": self.method, "http.route": self.path},
-                ):
-                    result = await self._executor.run(
-                        self.spec.plan, params=params, payload=payload
-                    )
-            else:
-                result = await self._executor.run(self.spec.plan, params=params, payload=payload)
+            result = await self._run(params, payload)
             status = self.spec.status_code
             response = (
                 HttpResponse(status, b"", JSON)

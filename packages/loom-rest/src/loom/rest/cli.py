@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from importlib.metadata import entry_points
+from types import FrameType
+from typing import Any
 
 import click
 
@@ -12,12 +15,16 @@ from loom.core.cli import split_config_args
 from loom.core.config import load_config
 from loom.core.errors import ConfigurationError
 from loom.core.extras import import_extra
-from loom.rest._serve import ENV_KEY
+from loom.rest._serve import ENV_KEY, app_factory
 
 __all__ = ["RUNTIME_GROUP", "serve"]
 
 RUNTIME_GROUP = "loom.runtimes"
 """Other HTTP runtimes (loom-pyloop) register a ``serve`` callable here by name."""
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM once uvicorn has shut down: nothing left to do, `loom serve` exits 0."""
 
 
 @click.command()
@@ -52,9 +59,17 @@ def serve(
     os.environ[ENV_KEY] = json.dumps(
         {"paths": [os.path.abspath(f) for f in files], "overrides": overrides, "runtime": chosen}
     )
+    # Build the app here first: a declaration error stops `loom serve` with one clear
+    # `error:` line (with several workers, uvicorn would print a traceback per worker and
+    # respawn them forever). One worker serves this app; several each build their own.
+    app = app_factory()
+    # After a graceful shutdown on SIGTERM uvicorn raises the signal again for the previous
+    # handler; with the default one the process would die by it instead of exiting 0.
+    signal.signal(signal.SIGTERM, _stopped)
+    target: Any = app if workers == 1 else "loom.rest._serve:app_factory"
     uvicorn.run(
-        "loom.rest._serve:app_factory",
-        factory=True,
+        target,
+        factory=workers > 1,
         host=host,
         port=port,
         workers=workers,

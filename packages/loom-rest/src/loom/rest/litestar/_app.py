@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from litestar import Litestar, Request, Response, route
-from litestar.config.cors import CORSConfig
 from litestar.enums import HttpMethod
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.handlers import HTTPRouteHandler
@@ -22,7 +21,8 @@ from loom.core.errors import (
     ValidationError,
 )
 from loom.rest._app import RestApp, build_rest_app
-from loom.rest._endpoint import Endpoint, HttpResponse, problem_response
+from loom.rest._asgi import LoomFront
+from loom.rest._endpoint import Endpoint, HttpResponse, problem_response, query_pairs
 from loom.rest._metrics import CONTENT_TYPE_LATEST
 
 __all__ = ["create_app"]
@@ -31,11 +31,16 @@ _SEGMENT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _response(answer: HttpResponse) -> Response[bytes]:
+    headers = dict(answer.headers)
+    if answer.body and "charset=" in answer.media_type:
+        # Litestar appends "; charset=utf-8" to every text/* media type, even one that
+        # already names its charset; a content-type header is sent as given.
+        headers["content-type"] = answer.media_type
     return Response(
         content=answer.body,
         status_code=answer.status,
         media_type=answer.media_type,
-        headers=dict(answer.headers) if answer.headers else None,
+        headers=headers or None,
     )
 
 
@@ -54,7 +59,7 @@ def _route_handler(endpoint: Endpoint) -> HTTPRouteHandler:
         client = request.client.host if request.client else None
         answer = await endpoint.handle(
             request.path_params,
-            list(request.query_params.multi_items()),
+            query_pairs(request.scope["query_string"]),
             request.headers,
             body,
             client=client,
@@ -74,8 +79,10 @@ def _route_handler(endpoint: Endpoint) -> HTTPRouteHandler:
 
 
 def _static(path: str, content: bytes, media_type: str) -> HTTPRouteHandler:
+    answer = HttpResponse(200, content, media_type)
+
     async def serve() -> Response[bytes]:
-        return Response(content=content, media_type=media_type)
+        return _response(answer)
 
     return route(path=path, http_method=["GET"], include_in_schema=False, name=f"GET {path}")(serve)
 
@@ -85,7 +92,7 @@ def _metrics_handler(rest: RestApp, path: str) -> HTTPRouteHandler:
     assert metrics is not None
 
     async def serve() -> Response[bytes]:
-        return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        return _response(HttpResponse(200, metrics.render(), CONTENT_TYPE_LATEST))
 
     return route(path=path, http_method=["GET"], include_in_schema=False, name="metrics")(serve)
 
@@ -128,7 +135,6 @@ def create_app(
         handlers.append(_static(settings.docs_url, rest.docs, "text/html; charset=utf-8"))
     if rest.metrics_path is not None:
         handlers.append(_metrics_handler(rest, rest.metrics_path))
-    cors = settings.cors
     app = Litestar(
         route_handlers=handlers,
         on_startup=[rest.startup],
@@ -138,15 +144,9 @@ def create_app(
         debug=False,
         request_max_body_size=settings.max_body_size,
         exception_handlers={Exception: _error},
-        cors_config=CORSConfig(
-            allow_origins=list(cors.allow_origins),
-            allow_methods=list(cors.allow_methods),  # type: ignore[arg-type]
-            allow_headers=list(cors.allow_headers),
-            allow_credentials=cors.allow_credentials,
-            max_age=cors.max_age,
-        )
-        if cors.allow_origins
-        else None,
     )
+    # Paths, HEAD, OPTIONS, 404/405 and CORS are decided before Litestar routes, by the
+    # same front the Starlette adapter uses (Litestar's own CORS and OPTIONS answers differ).
+    app.asgi_handler = LoomFront(app.asgi_handler, routes=rest.route_table(), cors=settings.cors)
     app.state.loom = rest
     return app

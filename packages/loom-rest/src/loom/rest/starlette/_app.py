@@ -10,16 +10,15 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from loom.core.bootstrap import Runtime
 from loom.core.errors import LoomError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationError
 from loom.rest._app import RestApp, build_rest_app
-from loom.rest._endpoint import Endpoint, HttpResponse, problem_response
+from loom.rest._asgi import LoomFront, route_order
+from loom.rest._endpoint import Endpoint, HttpResponse, problem_response, query_pairs
 from loom.rest._metrics import CONTENT_TYPE_LATEST
 
 __all__ = ["create_app"]
@@ -29,7 +28,8 @@ def _response(answer: HttpResponse) -> Response:
     return Response(
         content=answer.body,
         status_code=answer.status,
-        media_type=answer.media_type,
+        # Starlette would send a content-type with a 204; Litestar (rightly) does not.
+        media_type=answer.media_type if answer.status != 204 else None,
         headers=dict(answer.headers) if answer.headers else None,
     )
 
@@ -56,7 +56,7 @@ def _route(endpoint: Endpoint, limit: int) -> Route:
         client = request.client.host if request.client else None
         answer = await endpoint.handle(
             request.path_params,
-            request.query_params.multi_items(),
+            query_pairs(request.scope["query_string"]),
             request.headers,
             _body_reader(request, limit),
             client=client,
@@ -99,20 +99,6 @@ async def _error(request: Request, exc: Exception) -> Response:
     return _response(problem_response(error))
 
 
-class _StripTrailingSlash:
-    """``/users/`` is ``/users``, as on every loom runtime (no redirect)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            if len(path) > 1 and path.endswith("/"):
-                scope = {**scope, "path": path.rstrip("/") or "/"}
-        await self.app(scope, receive, send)
-
-
 def create_app(
     *config_paths: str | os.PathLike[str],
     overrides: Sequence[str] = (),
@@ -130,7 +116,9 @@ def create_app(
     """
     rest = build_rest_app(config_paths, overrides=overrides, runtime=runtime)
     settings = rest.settings
-    routes = [_route(e, settings.max_body_size) for e in rest.endpoints]
+    # Static segments first, segment by segment, as Litestar's router and LoomFront match.
+    endpoints = sorted(rest.endpoints, key=lambda e: route_order(e.path))
+    routes = [_route(e, settings.max_body_size) for e in endpoints]
     routes.append(_static(settings.openapi_url, rest.openapi, "application/json"))
     if rest.docs is not None and settings.docs_url:
         routes.append(_static(settings.docs_url, rest.docs, "text/html; charset=utf-8"))
@@ -145,19 +133,8 @@ def create_app(
         finally:
             await rest.shutdown()
 
-    cors = settings.cors
-    middleware = [Middleware(_StripTrailingSlash)]
-    if cors.allow_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(cors.allow_origins),
-                allow_methods=list(cors.allow_methods),
-                allow_headers=list(cors.allow_headers),
-                allow_credentials=cors.allow_credentials,
-                max_age=cors.max_age,
-            )
-        )
+    # Paths, HEAD, OPTIONS, 404/405 and CORS: the same front the Litestar adapter uses.
+    middleware = [Middleware(LoomFront, routes=rest.route_table(), cors=settings.cors)]
     handlers: dict[Any, Any] = {HTTPException: _error, Exception: _error}
     app = Starlette(
         routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers=handlers

@@ -1,0 +1,1 @@
+"""The application the REST conformance suite serves on every runtime (modelled on seed 001)."""
