@@ -151,11 +151,6 @@ async def test_snake_case_stays_the_default(client: LoomClient) -> None:
     assert fields_of(response) == ["fullName", "full_name"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loom-core generate_openapi documents Python (snake_case) property names even "
-    "when ListSettings.case is camel; the wire is camelCase (core change needed)",
-)
 async def test_openapi_documents_camel_property_names(camel_client: LoomClient) -> None:
     document = json.loads((await camel_client.get("/openapi.json")).content)
 

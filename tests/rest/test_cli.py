@@ -158,7 +158,7 @@ def test_a_bad_setting_is_one_error_line_naming_its_key(
 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: app.rest.default_limit: must be an integer from 1 to max_limit (7), got 50"
+        "error: overrides: app.rest: default_limit (50) must not exceed max_limit (7)"
     ]
 
 

@@ -49,10 +49,10 @@ async def test_wrong_types_are_a_422_listing_every_field(client: LoomClient) -> 
 async def test_missing_fields_are_a_422_listing_every_field(client: LoomClient) -> None:
     errors = errors_of(await client.post("/products", json={"name": "n"}))
 
-    assert errors == [
+    assert errors == [  # in the order the command declares them
+        {"field": "sku", "message": "field required"},
         {"field": "category", "message": "field required"},
         {"field": "price_cents", "message": "field required"},
-        {"field": "sku", "message": "field required"},
         {"field": "stock", "message": "field required"},
     ]
 

@@ -127,7 +127,7 @@ def test_a_cap_below_the_default_limit_fails_at_start_up(create_app: Any, config
         create_app(config_path, overrides=["app.rest.max_limit=20"])
 
     assert str(raised.value) == (
-        "app.rest.default_limit: must be an integer from 1 to max_limit (20), got 50"
+        "overrides: app.rest: default_limit (50) must not exceed max_limit (20)"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,23 @@ def _secret(config: LoomConfig) -> bytes:
     return secrets.token_bytes(32)
 
 
+def _uses_jobs(manifest: Manifest) -> bool:
+    """True when the app declares jobs or a use case or callback takes a ``JobService``."""
+    if manifest.jobs:
+        return True
+    for cls in (*manifest.use_cases, *manifest.callbacks):
+        init = cls.__init__
+        if init is object.__init__:
+            continue
+        try:
+            hints = typing.get_type_hints(init)
+        except Exception:  # noqa: BLE001 - unresolvable hints are reported by compile()
+            return True
+        if any(hint is JobService for hint in hints.values()):
+            return True
+    return False
+
+
 class Runtime:
     """Everything a process needs to serve an application, decided at start-up.
 
@@ -50,16 +68,18 @@ class Runtime:
         configure_tracing(config.observability.otel)
         add_code_path(config.app, config_dir)
         self.manifest: Manifest = discover(config.app)
+        uses_jobs = _uses_jobs(self.manifest)
         models = self.manifest.models
-        if job_backend_available(config.jobs):
+        if uses_jobs and job_backend_available(config.jobs):
             models = (*models, *JOB_MODELS)
         self.store: Store = open_store(config.database, models=models, secret=_secret(config))
         self.application = Application(self.store.uow_factory)
-        self.jobs: JobRuntime | None = open_job_runtime(
-            config.jobs,
-            application=self.application,
-            jobs=self.manifest.jobs,
-            store=self.store,
+        self.jobs: JobRuntime | None = (
+            open_job_runtime(
+                config.jobs, application=self.application, jobs=self.manifest.jobs, store=self.store
+            )
+            if uses_jobs
+            else None
         )
         if self.jobs is not None:
             self.application.container.register_instance(JobService, self.jobs.service)

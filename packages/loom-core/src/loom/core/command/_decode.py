@@ -96,7 +96,7 @@ def _collect(
     config = cls.__struct_config__
     encoded = dict(zip(cls.__struct_encode_fields__, cls.__struct_fields__, strict=True))
     hints = typing.get_type_hints(cls, include_extras=True)
-    required = {f.encode_name for f in msgspec.structs.fields(cls) if f.required}
+    required = [f.encode_name for f in msgspec.structs.fields(cls) if f.required]
     errors: list[FieldError] = []
     for key, value in data.items():
         name = encoded.get(key)
@@ -108,5 +108,5 @@ def _collect(
             msgspec.convert(value, hints[name])
         except msgspec.ValidationError as exc:
             errors.append(describe_error(exc, prefix=key))
-    errors.extend(FieldError(key, "field required") for key in sorted(required - set(data)))
+    errors.extend(FieldError(key, "field required") for key in required if key not in data)
     return errors or [describe_error(first)]

@@ -72,6 +72,16 @@ class RestSettings(_Section, frozen=True):
     access_log: bool = True
     cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
 
+    def __post_init__(self) -> None:
+        if self.max_limit < 1 or self.default_limit < 1:
+            raise ValueError("default_limit and max_limit must be at least 1")
+        if self.default_limit > self.max_limit:
+            raise ValueError(
+                f"default_limit ({self.default_limit}) must not exceed max_limit ({self.max_limit})"
+            )
+        if self.max_body_size < 1:
+            raise ValueError("max_body_size must be at least 1 byte")
+
 
 class AppSettings(_Section, frozen=True):
     """``app``: the application's identity, code location, discovery and REST options."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from loom.core.http._case import to_camel
 from loom.core.http._params import RequestBinder, request_binder
 from loom.core.http._problem import PROBLEM_CONTENT_TYPE, ProblemDetails, problem_title
 from loom.core.http._schemas import TypeSchemas
@@ -103,8 +104,25 @@ def generate_openapi(
     if tags:
         document["tags"] = [{"name": tag} for tag in tags]
     document["paths"] = paths
-    document["components"] = {"schemas": schemas.components, "responses": responses}
+    components = schemas.components
+    if settings.case == "camel":
+        components = {
+            name: _camel_properties(schema) if name != "ProblemDetails" else schema
+            for name, schema in components.items()
+        }
+    document["components"] = {"schemas": components, "responses": responses}
     return document
+
+
+def _camel_properties(schema: dict[str, Any]) -> dict[str, Any]:
+    """The same schema with its property names (and ``required``) in camelCase."""
+    if "properties" not in schema:
+        return schema
+    renamed = dict(schema)
+    renamed["properties"] = {to_camel(k): v for k, v in schema["properties"].items()}
+    if "required" in schema:
+        renamed["required"] = [to_camel(k) for k in schema["required"]]
+    return renamed
 
 
 def _register(binder: RequestBinder, schemas: TypeSchemas) -> None:

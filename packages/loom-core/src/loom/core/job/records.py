@@ -2,7 +2,8 @@
 
 ``OutboxRecord``: a dispatch written in the dispatching use case's transaction, sent to
 the backend after commit and marked sent, resent by a relay if the process died in
-between. ``JobStatusRecord``: where each job is, for ``JobService.status``.
+between (a relay claims a row by stamping ``claimed_at``, so two relays do not both send
+it). ``JobStatusRecord``: where each job is, for ``JobService.status``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class OutboxRecord(BaseModel, kw_only=True):
     on_failure: str | None = ColumnField(length=255, nullable=True)
     created_at: datetime = ColumnField(server_default="now", index=True)
     sent_at: datetime | None = ColumnField(nullable=True, index=True)
+    claimed_at: datetime | None = ColumnField(nullable=True)
 
 
 class JobStatusRecord(BaseModel, kw_only=True):
