@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from tests.rest._support import LoomClient, errors_of, fields_of, ids, problem, without_timestamps
 
 PRODUCT = {
