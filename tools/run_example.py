@@ -7,7 +7,6 @@ SQLite file and in-process jobs; http://127.0.0.1:8000, docs at /docs. Set DATAB
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,10 +22,10 @@ def main() -> int:
         sys.executable, "-m", "loom.core.cli", "serve", "config/api.yaml",
         "--host", host, "--port", port, *sys.argv[1:],
     ]  # fmt: skip
-    try:
-        return subprocess.run(command, cwd=EXAMPLE, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+    # Become `loom serve`: signals (Ctrl-C, SIGTERM from a supervisor) reach the server
+    # itself, which shuts down gracefully; no wrapper process is left to orphan it.
+    os.chdir(EXAMPLE)
+    os.execv(sys.executable, command)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,23 @@
-"""Job callbacks, built by DI; they call back into the application (seed 001)."""
+"""Job callbacks, built by DI; they call back into the application (seed 001).
+
+A job runs at least once and a product's restock email may be sent again, so the
+callbacks mark the category idempotently: the suffix is added once, and the marked
+category still fits its column.
+"""
 
 from typing import Any
 
 from app.product.model import Product
 from loom.core.use_case.invoker import ApplicationInvoker
+
+CATEGORY_LENGTH = 120  # Product.category's column length
+
+
+def marked(category: str, suffix: str) -> str:
+    """``category`` ending with ``suffix`` once, at most ``CATEGORY_LENGTH`` characters."""
+    if category.endswith(suffix):
+        return category
+    return category[: CATEGORY_LENGTH - len(suffix)] + suffix
 
 
 class RestockEmailSuccessCallback:
@@ -16,10 +30,10 @@ class RestockEmailSuccessCallback:
         product_id = context.get("product_id")
         entity = self._app.entity(Product)
         product = await entity.get(params={"id": product_id})
-        if product:
+        if product and not product.category.endswith("-restock-notified"):
             await entity.update(
                 params={"id": product_id},
-                payload={"category": f"{product.category}-restock-notified"},
+                payload={"category": marked(product.category, "-restock-notified")},
             )
 
 
@@ -31,8 +45,8 @@ class RestockEmailFailureCallback:
         product_id = context.get("product_id")
         entity = self._app.entity(Product)
         product = await entity.get(params={"id": product_id})
-        if product:
+        if product and not product.category.endswith("-restock-failed"):
             await entity.update(
                 params={"id": product_id},
-                payload={"category": f"{product.category}-restock-failed"},
+                payload={"category": marked(product.category, "-restock-failed")},
             )

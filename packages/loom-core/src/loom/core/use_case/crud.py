@@ -48,6 +48,8 @@ def _column_type(info: ModelInfo, name: str) -> Any:
     tp = column.python_type
     if column.info.length is not None and tp is str:
         tp = Annotated[str, msgspec.Meta(max_length=column.info.length)]
+    elif tp is int:
+        tp = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]  # what SQL BIGINT holds
     return tp | None if column.nullable else tp
 
 
