@@ -36,11 +36,13 @@ __all__ = [
     "DeclarationError",
     "DuplicateKeyError",
     "EtlError",
+    "HistoryError",
     "MissingTableError",
     "ParallelConflictError",
     "ParamsValidationError",
     "PipelineCompilationError",
     "PipelineRunError",
+    "ResumeError",
     "RowsOutsidePredicateError",
     "SchemaMismatchError",
     "SourceReadError",
@@ -239,6 +241,18 @@ class BackendUnavailableError(EtlError):
     """The configured engine is not available (not built yet, or its extra is missing)."""
 
     code = "etl_backend_unavailable"
+
+
+class HistoryError(EtlError):
+    """The run history cannot be read or written, or does not hold what was asked for."""
+
+    code = "etl_history_error"
+
+
+class ResumeError(EtlError):
+    """A run cannot be resumed (unknown run, another pipeline, still running, no history)."""
+
+    code = "etl_resume_error"
 
 
 class PipelineRunError(EtlError):

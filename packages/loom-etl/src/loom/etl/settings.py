@@ -9,7 +9,7 @@ validate`` knows them whenever loom-etl is installed::
       storage_options: {}                  # defaults for every table and file
       tables: {raw.orders: {path: s3://bucket/raw/orders, storage_options: {}}}
       files: {events_raw: {path: ./data/events/*.csv}}
-    history: {url: sqlite:///./lake/_loom_runs.db}
+    history: {url: sqlite:///./lake/_loom_runs.db}   # runs, lineage, high-water marks
 
 Relative paths are relative to the current directory.
 """
@@ -73,13 +73,14 @@ class StorageSettings(_Section, frozen=True):
 
 
 class HistorySettings(_Section, frozen=True):
-    """``history``: where run records, lineage and quarantine will be kept.
-
-    Accepted and validated now; loom-etl does not write run history yet.
+    """``history``: where run records, step attempts, lineage and high-water marks are kept.
 
     Attributes:
-        url: Database URL of the run history (``sqlite:///./lake/_loom_runs.db``).
+        url: ``sqlite:///path/to/runs.db``; by default ``<storage.root>/_loom_runs.db``
+            for a local root, ``./_loom_runs.db`` for an object-store root.
+        enabled: ``false`` keeps no history (no resume, no incremental sources).
 
     """
 
     url: str | None = None
+    enabled: bool = True

@@ -9,6 +9,7 @@ only know this protocol, so another engine (Spark) plugs in without touching the
 from loom.etl.backend._protocol import (
     Backend,
     BoundSql,
+    Commit,
     Location,
     ReadSpec,
     StepContext,
@@ -21,6 +22,7 @@ from loom.etl.backend._storage import Storage, table_name_problem
 __all__ = [
     "Backend",
     "BoundSql",
+    "Commit",
     "Location",
     "ReadSpec",
     "StepContext",

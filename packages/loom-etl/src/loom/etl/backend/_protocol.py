@@ -20,6 +20,7 @@ from loom.etl.dsl._targets import SchemaMode, WriteMode
 __all__ = [
     "Backend",
     "BoundSql",
+    "Commit",
     "Location",
     "ReadSpec",
     "StepContext",
@@ -76,6 +77,8 @@ class ReadSpec:
         predicate: The row filter, params already bound.
         dtypes: Declared column types (type names of :mod:`loom.etl.dsl`).
         options: Backend reader options.
+        cursor: The cursor column of an incremental source; the runner has already
+            narrowed ``predicate`` to the run's window.
 
     """
 
@@ -88,6 +91,7 @@ class ReadSpec:
     predicate: Expr | None = None
     dtypes: tuple[tuple[str, str], ...] = ()
     options: Mapping[str, Any] = field(default_factory=_empty)
+    cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,8 @@ class StepContext:
         pipeline: Pipeline name.
         step: Step name, recorded in every Delta commit as ``loom.step``.
         reads: The step's bound sources, so errors can name the one at fault.
+        metadata: More custom metadata for the step's commit (the runner adds
+            ``loom.watermarks`` for incremental sources).
 
     """
 
@@ -150,22 +156,63 @@ class StepContext:
     pipeline: str
     step: str
     reads: tuple[ReadSpec, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
     _rows_read: int = 0
+    _by_source: dict[str, int] = field(default_factory=dict)
+    _versions: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add_rows_read(self, count: int) -> None:
-        """Count ``count`` more rows delivered by the step's sources (thread-safe)."""
+    def add_rows_read(self, count: int, source: str | None = None) -> None:
+        """Count ``count`` more rows delivered by source ``source`` (thread-safe)."""
         with self._lock:
             self._rows_read += count
+            if source is not None:
+                self._by_source[source] = self._by_source.get(source, 0) + count
+
+    def note_version(self, source: str, version: int) -> None:
+        """Record the table version source ``source`` is read at (for lineage)."""
+        with self._lock:
+            self._versions[source] = version
 
     @property
     def rows_read(self) -> int:
         """Rows the step's sources delivered so far."""
         return self._rows_read
 
+    def rows_read_from(self, source: str) -> int | None:
+        """Rows source ``source`` delivered, or ``None`` when the backend did not count it."""
+        with self._lock:
+            return self._by_source.get(source)
+
+    def version_read(self, source: str) -> int | None:
+        """The table version source ``source`` was read at, when known."""
+        with self._lock:
+            return self._versions.get(source)
+
     def commit_metadata(self) -> dict[str, str]:
         """The custom metadata of the step's commit."""
-        return {"loom.run_id": self.run_id, "loom.pipeline": self.pipeline, "loom.step": self.step}
+        return {
+            **self.metadata,
+            "loom.run_id": self.run_id,
+            "loom.pipeline": self.pipeline,
+            "loom.step": self.step,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A commit a step made to a table, found in the table's history.
+
+    Attributes:
+        version: The table version the commit created.
+        metadata: Its custom metadata (``loom.run_id``, ``loom.step``, ``loom.watermarks`` …).
+        rows_written: Rows the commit wrote, when the table's history tells.
+
+    """
+
+    version: int
+    metadata: Mapping[str, str]
+    rows_written: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,4 +248,18 @@ class Backend(Protocol):
 
     def write(self, frame: Any, spec: WriteSpec, ctx: StepContext) -> WriteOutcome:
         """Write ``frame`` to the target in one atomic commit; nothing when it fails."""
+        ...
+
+    def max_value(self, spec: ReadSpec, column: str) -> Any:
+        """The largest non-null ``column`` value among the source's rows that match
+        ``spec.predicate`` (``None`` when there are none); used for incremental sources.
+        """
+        ...
+
+    def find_commit(self, location: Location, run_id: str, step: str) -> Commit | None:
+        """The commit run ``run_id``'s step ``step`` made to the table at ``location``.
+
+        ``None`` when there is no table there or no such commit. A resumed run uses it to
+        skip steps that committed before a crash, even when the run history missed it.
+        """
         ...

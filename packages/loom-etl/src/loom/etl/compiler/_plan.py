@@ -40,6 +40,7 @@ class SourcePlan:
         predicate: Row filter, may hold ``params`` references.
         dtypes: Declared column types.
         produced_by: The earlier step of this run that writes the table, if any.
+        cursor: The cursor column of an incremental source (``None``: a full read).
 
     """
 
@@ -53,6 +54,7 @@ class SourcePlan:
     predicate: Expr | None
     dtypes: tuple[tuple[str, str], ...]
     produced_by: str | None = None
+    cursor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

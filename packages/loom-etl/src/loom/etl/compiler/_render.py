@@ -47,6 +47,8 @@ def _source(source: SourcePlan) -> str:
         text += f" where({render_expr(source.predicate)})"
     if source.dtypes:
         text += " types(" + ", ".join(f"{c}={t}" for c, t in source.dtypes) + ")"
+    if source.cursor is not None:
+        text += f" incremental(cursor={source.cursor!r})"
     if source.produced_by:
         text += f"  (written by {source.produced_by})"
     return f"{text}  @ {source.location.uri}"

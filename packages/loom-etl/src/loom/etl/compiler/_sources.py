@@ -101,6 +101,21 @@ def _file_location(
     return name, location, fmt
 
 
+def _cursor(ctx: CompileContext, cursor: object, *, step: str, attribute: str) -> str | None:
+    if cursor is None:
+        return None
+    if isinstance(cursor, str) and cursor:
+        return cursor
+    ctx.add(
+        DeclarationError,
+        f"incremental(cursor=...) takes a column name, got {cursor!r}",
+        step=step,
+        attribute=attribute,
+        fix="write .incremental(cursor='updated_at')",
+    )
+    return None
+
+
 def compile_source(
     ctx: CompileContext, step: str, attribute: str, source: Source
 ) -> SourcePlan | None:
@@ -137,6 +152,7 @@ def compile_source(
             )
         else:
             dtypes.append((column, str(dtype).strip().lower()))
+    cursor = _cursor(ctx, source.cursor, step=step, attribute=attribute)
     if isinstance(source, FromTable):
         problem = table_name_problem(source.table)
         if problem is not None:
@@ -158,6 +174,7 @@ def compile_source(
             columns,
             predicate,
             tuple(dtypes),
+            cursor=cursor,
         )
     if isinstance(source, FromFile):
         resolved = _file_location(ctx, source, step=step, attribute=attribute, kind="FromFile")
@@ -165,7 +182,16 @@ def compile_source(
             return None
         name, location, fmt = resolved
         return SourcePlan(
-            attribute, source, "file", name, location, fmt, columns, predicate, tuple(dtypes)
+            attribute,
+            source,
+            "file",
+            name,
+            location,
+            fmt,
+            columns,
+            predicate,
+            tuple(dtypes),
+            cursor=cursor,
         )
     ctx.add(
         DeclarationError,

@@ -81,6 +81,8 @@ def _check_source(ctx: CompileContext, source: SourcePlan, schema: TableSchema, 
     _unknown(ctx, source.columns or (), schema, where="columns()", **common)
     _unknown(ctx, predicate_columns(source.predicate), schema, where="where()", **common)
     _unknown(ctx, (c for c, _ in source.dtypes), schema, where="types()", **common)
+    if source.cursor is not None:
+        _unknown(ctx, (source.cursor,), schema, where="incremental(cursor=...)", **common)
 
 
 def _check_target(ctx: CompileContext, target: TargetPlan, schema: TableSchema, step: str) -> None:

@@ -10,6 +10,7 @@ from deltalake import DeltaTable
 
 from loom.etl.backend._protocol import (
     BoundSql,
+    Commit,
     Location,
     ReadSpec,
     StepContext,
@@ -18,7 +19,8 @@ from loom.etl.backend._protocol import (
     WriteSpec,
 )
 from loom.etl.delta._errors import brief
-from loom.etl.delta._read import read_source, storage_options
+from loom.etl.delta._history import find_commit
+from loom.etl.delta._read import read_source, source_max, storage_options
 from loom.etl.delta._sql import render_sql, run_sql
 from loom.etl.delta._write_file import write_file
 from loom.etl.delta._write_table import write_table
@@ -84,3 +86,11 @@ class PolarsDeltaBackend:
         if spec.kind == "file":
             return write_file(frame, spec, ctx)
         return write_table(frame, spec, ctx)
+
+    def max_value(self, spec: ReadSpec, column: str) -> Any:
+        """The largest ``column`` value of the source's rows matching its predicate."""
+        return source_max(spec, column, StepContext("", "", "", reads=(spec,)))
+
+    def find_commit(self, location: Location, run_id: str, step: str) -> Commit | None:
+        """The newest commit of the table at ``location`` made by ``run_id``'s ``step``."""
+        return find_commit(location, run_id, step)

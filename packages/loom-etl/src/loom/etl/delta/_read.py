@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import polars as pl
@@ -15,7 +16,7 @@ from loom.etl.dsl._expr import columns_of
 from loom.etl.dsl._sources import Format
 from loom.etl.errors import SchemaMismatchError, SourceReadError, UnknownColumnError
 
-__all__ = ["count_rows", "read_source", "storage_options"]
+__all__ = ["count_rows", "read_source", "source_max", "storage_options"]
 
 
 def storage_options(spec_options: Any) -> dict[str, str] | None:
@@ -45,7 +46,10 @@ def count_rows(frame: pl.LazyFrame, add: Any) -> pl.LazyFrame:
     )
 
 
-def _scan(spec: ReadSpec) -> pl.LazyFrame:
+_PINNING = ("version", "delta_table_options", "credential_provider")
+
+
+def _scan(spec: ReadSpec, ctx: StepContext | None = None) -> pl.LazyFrame:
     uri = spec.location.uri
     options = storage_options(spec.location.storage_options)
     extra = dict(spec.options)
@@ -57,7 +61,12 @@ def _scan(spec: ReadSpec) -> pl.LazyFrame:
                 attribute=spec.attribute,
                 fix="create the table, or write it in an earlier step of the pipeline",
             )
-        return pl.scan_delta(uri, storage_options=options, **extra)
+        if any(key in extra for key in _PINNING):
+            return pl.scan_delta(uri, storage_options=options, **extra)
+        table = DeltaTable(uri, storage_options=options)
+        if ctx is not None:
+            ctx.note_version(spec.attribute, table.version())
+        return pl.scan_delta(table, **extra)
     if spec.format is Format.CSV:
         if declared:
             extra.setdefault("schema_overrides", declared)
@@ -71,6 +80,14 @@ def _scan(spec: ReadSpec) -> pl.LazyFrame:
 
 def _check_columns(spec: ReadSpec, schema: pl.Schema) -> None:
     available = ", ".join(schema.names())
+    if spec.cursor is not None and spec.cursor not in schema:
+        raise UnknownColumnError(
+            f"incremental(cursor={spec.cursor!r}): {spec.kind} {spec.name} has no column "
+            f"{spec.cursor!r} (columns: {available})",
+            attribute=spec.attribute,
+            column=spec.cursor,
+            fix="name an existing, ordered column as the cursor",
+        )
     for column in spec.columns or ():
         if column not in schema:
             raise SchemaMismatchError(
@@ -100,16 +117,10 @@ def _check_columns(spec: ReadSpec, schema: pl.Schema) -> None:
                 )
 
 
-def read_source(spec: ReadSpec, ctx: StepContext) -> pl.LazyFrame:
-    """A lazy frame over ``spec``: declared types, predicate and projection pushed down.
-
-    Raises:
-        SourceReadError: the source is missing or cannot be opened.
-        SchemaMismatchError: a declared column is not in the source.
-        UnknownColumnError: the predicate reads a column the source does not have.
-    """
+def _filtered(spec: ReadSpec, ctx: StepContext, *, note_version: bool) -> pl.LazyFrame:
+    """The source scanned, typed and filtered by its predicate (no projection yet)."""
     try:
-        frame = _scan(spec)
+        frame = _scan(spec, ctx if note_version else None)
         schema = frame.collect_schema()
     except SourceReadError:
         raise
@@ -126,6 +137,36 @@ def read_source(spec: ReadSpec, ctx: StepContext) -> pl.LazyFrame:
         frame = frame.with_columns(pl.col(c).cast(polars_dtype(t)) for c, t in spec.dtypes)
     if spec.predicate is not None:
         frame = frame.filter(to_polars(spec.predicate))
+    return frame
+
+
+def read_source(spec: ReadSpec, ctx: StepContext) -> pl.LazyFrame:
+    """A lazy frame over ``spec``: declared types, predicate and projection pushed down.
+
+    Rows are counted per source as they stream by, and a Delta source's version is
+    noted on ``ctx`` for lineage.
+
+    Raises:
+        SourceReadError: the source is missing or cannot be opened.
+        SchemaMismatchError: a declared column is not in the source.
+        UnknownColumnError: the predicate reads a column the source does not have.
+    """
+    frame = _filtered(spec, ctx, note_version=True)
     if spec.columns is not None:
         frame = frame.select(spec.columns)
-    return count_rows(frame, ctx.add_rows_read)
+    attribute = spec.attribute
+    return count_rows(frame, lambda count: ctx.add_rows_read(count, attribute))
+
+
+def source_max(spec: ReadSpec, column: str, ctx: StepContext) -> Any:
+    """The largest non-null ``column`` value of the source's rows matching its predicate.
+
+    Raises:
+        UnknownColumnError: the source has no such column.
+        SourceReadError: the source cannot be read.
+    """
+    frame = _filtered(dataclasses.replace(spec, cursor=column), ctx, note_version=False)
+    try:
+        return frame.select(pl.col(column).max()).collect().item()
+    except Exception as exc:
+        raise translate(exc, ctx, doing=f"finding the high-water mark of {spec.name}") from exc

@@ -15,6 +15,7 @@ Every commit carries ``loom.run_id``, ``loom.pipeline``, ``loom.step`` and
 
 from __future__ import annotations
 
+import operator
 from functools import reduce
 from typing import Any, Literal
 
@@ -181,7 +182,10 @@ class _TableWrite:
 
     def upsert(self) -> WriteOutcome:
         keys = list(self.spec.keys)
-        data = self.collected().unique(maintain_order=True)
+        data = self.collected()
+        distinct = _distinct_keys(data, keys)
+        if not distinct:
+            data = data.unique(maintain_order=True)  # exact duplicate rows are dropped
         null_keys = data.filter(pl.any_horizontal(pl.col(keys).is_null()))
         if null_keys.height:
             raise DuplicateKeyError(
@@ -191,7 +195,7 @@ class _TableWrite:
                 column=keys[0],
                 fix="drop or fill rows with null keys in execute",
             )
-        clashing = data.filter(pl.struct(keys).is_duplicated())
+        clashing = data.clear() if distinct else data.filter(pl.struct(keys).is_duplicated())
         if clashing.height:
             sample = clashing.sort(keys).head(4).to_dicts()
             raise DuplicateKeyError(
@@ -233,6 +237,20 @@ class _TableWrite:
             metrics.get("num_target_rows_updated", 0)
         )
         return WriteOutcome(written, self._version())
+
+
+def _distinct_keys(data: pl.DataFrame, keys: list[str]) -> bool:
+    """True when no two rows share a key, decided in one pass.
+
+    One key: its distinct count. Several: the distinct count of a combination of the
+    keys' hashes — different hashes mean different keys, so the common case needs no
+    row comparison; when some hashes repeat the caller compares rows exactly.
+    """
+    if len(keys) == 1:
+        probe = pl.col(keys[0])
+    else:
+        probe = reduce(operator.xor, (pl.col(k).hash(seed=i) for i, k in enumerate(keys)))
+    return bool(data.select(probe.n_unique()).item() == data.height)
 
 
 def _first_column(predicate: Expr | None) -> str | None:

@@ -58,6 +58,7 @@ class Source:
     selected: tuple[Any, ...] | None = None
     predicate: Any = None
     dtypes: tuple[tuple[str, Any], ...] = ()
+    cursor: Any = None
 
     def columns(self, *names: str) -> Self:
         """Read only these columns (pushed down to the scan)."""
@@ -81,6 +82,22 @@ class Source:
         merged = {**dict(self.dtypes), **dtypes}
         return replace(self, dtypes=tuple(merged.items()))
 
+    def incremental(self, *, cursor: str) -> Self:
+        """Read only the rows added since the last successful run (an incremental source).
+
+        Each run reads the window ``high-water mark < cursor <= max(cursor)``: the mark is
+        the largest ``cursor`` value the step read in its last successful run (kept per
+        pipeline, step and source in the run history), and the window's upper bound is
+        fixed when the step starts. The mark advances only when the step's commit
+        succeeds. Rows whose cursor is null are never read. The first run reads every
+        row.
+
+        Args:
+            cursor: An ordered column that grows with new rows (``updated_at``, an id).
+
+        """
+        return replace(self, cursor=cursor)
+
     def describe(self) -> str:
         """A one-line description for plans and errors."""
         raise NotImplementedError
@@ -93,6 +110,8 @@ class Source:
             parts.append(f"where({render_expr(self.predicate)})")
         if self.dtypes:
             parts.append("types(" + ", ".join(f"{k}={v}" for k, v in self.dtypes) + ")")
+        if self.cursor is not None:
+            parts.append(f"incremental(cursor={self.cursor!r})")
         return (" " + " ".join(parts)) if parts else ""
 
 

@@ -73,6 +73,7 @@ def bind_step(step: StepPlan, params: ETLParams, *, pipeline: str) -> BoundStep:
                 predicate=binder.expr(source.predicate),
                 dtypes=source.dtypes,
                 options=getattr(source.declaration, "options", None) or {},
+                cursor=source.cursor,
             )
         )
     target = step.target

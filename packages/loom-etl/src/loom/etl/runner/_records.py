@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 __all__ = ["RunResult", "RunStatus", "StepRecord", "StepStatus"]
 
@@ -16,6 +21,8 @@ class StepStatus(enum.StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     """Not started because an earlier step of the run failed."""
+    REUSED = "reused"
+    """Committed by an earlier attempt of the same run (before a resume); not run again."""
 
 
 class RunStatus(enum.StrEnum):
@@ -44,6 +51,7 @@ class StepRecord:
         error: The error message when it failed.
         error_code: The error's stable code when it failed.
         started_at: UTC start time (``None`` when skipped).
+        attempt: The run attempt that ran the step (1, or more after resumes).
 
     """
 
@@ -59,11 +67,26 @@ class StepRecord:
     error: str | None = None
     error_code: str | None = None
     started_at: dt.datetime | None = None
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """The result of one run: its id, status and every step's record, in execution order."""
+    """The result of one run: its id, status and every step's record, in execution order.
+
+    ``print(result)`` shows a plain-text table; rich (``rich.print(result)``, a notebook
+    cell ending in ``result``) shows :meth:`table`.
+
+    Attributes:
+        run_id: The run's id.
+        pipeline: Pipeline name.
+        status: How it ended.
+        started_at: UTC start of this attempt.
+        finished_at: UTC end of this attempt.
+        steps: One record per step, in execution order.
+        attempt: 1, or more for a resumed run.
+
+    """
 
     run_id: str
     pipeline: str
@@ -71,6 +94,7 @@ class RunResult:
     started_at: dt.datetime
     finished_at: dt.datetime
     steps: tuple[StepRecord, ...]
+    attempt: int = 1
 
     @property
     def ok(self) -> bool:
@@ -108,6 +132,21 @@ class RunResult:
             if r.error:
                 lines.append(f"      {r.error_code}: {r.error.splitlines()[0]}")
         return "\n".join(lines)
+
+    def table(self) -> Table:
+        """The steps as a rich table (status, rows, duration, version, target, error)."""
+        from loom.etl.runner._summary import run_table
+
+        return run_table(self)
+
+    def __rich__(self) -> Table:
+        return self.table()
+
+    def _repr_mimebundle_(
+        self, include: Sequence[str] = (), exclude: Sequence[str] = (), **kwargs: Any
+    ) -> dict[str, str]:
+        bundle: dict[str, str] = self.table()._repr_mimebundle_(include, exclude, **kwargs)
+        return bundle
 
     def __str__(self) -> str:
         return self.summary()
