@@ -55,13 +55,16 @@ def pg_schema() -> Iterator[str]:
         asyncio.run(_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
-def pg_store(schema: str, models: Sequence[type[Any]], **settings: Any) -> SQLStore:
-    """A (not started) store on the session schema."""
+def pg_store(
+    schema: str, models: Sequence[type[Any]], *, lean_reads: bool = True, **settings: Any
+) -> SQLStore:
+    """A (not started) store on the session schema (``lean_reads=False``: reads via SQLAlchemy)."""
     return SQLStore(
         DatabaseSettings(url=PG_URL, **settings),
         models=models,
         secret=SECRET,
         engine_options={"connect_args": {"server_settings": {"search_path": schema}}},
+        lean_reads=lean_reads,
     )
 
 

@@ -13,6 +13,8 @@ from tests.store.conftest import DIALECTS, MakeStore
 
 from loom.core.errors import Conflict
 from loom.core.repository.abc.query import PageResult, QuerySpec, SortSpec
+from loom.store._lean import LeanConnection
+from loom.store._reads import ReadStatement
 from loom.store.store import SQLStore
 
 pytestmark = pytest.mark.parametrize("dialect", DIALECTS, indirect=True)
@@ -55,8 +57,18 @@ async def store(make_store: MakeStore) -> SQLStore:
 
 
 @pytest.fixture
-def counter(store: SQLStore) -> Iterator[Counter]:
+def counter(store: SQLStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter]:
+    """Counts statements sent through SQLAlchemy and through the lean read path alike."""
     counter = Counter()
+    lean_fetch = LeanConnection.fetch
+
+    async def fetch(self: LeanConnection, read: ReadStatement, params: Any) -> Any:
+        rows = await lean_fetch(self, read, params)
+        if rows is not None:
+            counter.statements.append(read.lean.text)
+        return rows
+
+    monkeypatch.setattr(LeanConnection, "fetch", fetch)
     event.listen(store.engine.sync_engine, "before_cursor_execute", counter)
     yield counter
     event.remove(store.engine.sync_engine, "before_cursor_execute", counter)

@@ -27,12 +27,16 @@ class StoreContext:
         catalog: The store's tables.
         dialect: ``"postgresql"`` or ``"sqlite"``.
         codec: Signs and checks keyset cursors.
+        lean_reads: Run hot reads as asyncpg prepared statements (PostgreSQL only).
     """
 
-    def __init__(self, catalog: Catalog, dialect: str, codec: CursorCodec) -> None:
+    def __init__(
+        self, catalog: Catalog, dialect: str, codec: CursorCodec, *, lean_reads: bool = True
+    ) -> None:
         self.catalog = catalog
         self.dialect = dialect
         self.codec = codec
+        self.lean_reads = lean_reads and dialect == "postgresql"
         self._engine: AsyncEngine | None = None
         self._plans: dict[type[Any], ModelPlan[Any]] = {}
         for model in catalog.models:

@@ -169,4 +169,6 @@ def diagnose(exc: BaseException) -> Failure:
             return Failure(kind=Kind.UNAVAILABLE, text=text)
         if type(item).__name__ == "ConnectionDoesNotExistError":  # asyncpg, no SQLSTATE
             return Failure(kind=Kind.UNAVAILABLE, text=text)
+        if type(item).__name__ == "InterfaceError" and "connection is closed" in str(item):
+            return Failure(kind=Kind.UNAVAILABLE, text=text)  # asyncpg, as SQLAlchemy reads it
     return Failure(kind=Kind.OTHER, text=text)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table, and_, false, func, or_, true, tuple_
-from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.elements import BindParameter, ColumnElement, UnaryExpression
 
 from loom.core.repository.abc.query import FilterGroup, FilterOp, FilterSpec, SortSpec
 
@@ -62,22 +62,37 @@ class ClauseBuilder:
             FilterOp.GTE: lambda c, v: c >= v,
             FilterOp.LT: lambda c, v: c < v,
             FilterOp.LTE: lambda c, v: c <= v,
-            FilterOp.IN: lambda c, v: c.in_(list(v)),
+            FilterOp.IN: lambda c, v: c.in_(list(v)) if len(v) else false(),
             FilterOp.IS_NULL: lambda c, v: c.is_(None) if v else c.is_not(None),
             FilterOp.LIKE: self._like,
             FilterOp.ILIKE: self._ilike,
         }
         self._orders: dict[tuple[str, bool], UnaryExpression[Any]] = {}
 
-    def _like(self, column: Column[Any], pattern: str) -> ColumnElement[bool]:
+    def _like(self, column: Column[Any], pattern: Any) -> ColumnElement[bool]:
         if self.sqlite:
-            return _glob(column, like_to_glob(pattern))
+            return _glob(column, self.bound(FilterOp.LIKE, pattern))
         return column.like(pattern, escape=LIKE_ESCAPE)
 
-    def _ilike(self, column: Column[Any], pattern: str) -> ColumnElement[bool]:
+    def _ilike(self, column: Column[Any], pattern: Any) -> ColumnElement[bool]:
         if self.sqlite:
-            return _glob(func.loom_lower(column), like_to_glob(pattern.lower()))
+            return _glob(func.loom_lower(column), self.bound(FilterOp.ILIKE, pattern))
         return column.ilike(pattern, escape=LIKE_ESCAPE)
+
+    def bound(self, op: FilterOp, value: Any) -> Any:
+        """The value bound for ``op value``: SQLite binds LIKE/ILIKE patterns as GLOBs.
+
+        A :class:`~sqlalchemy.sql.elements.BindParameter` (a statement built once, see
+        :class:`~loom.store._pages.PageStatements`) is returned as it is: its value is
+        translated when the statement runs.
+        """
+        if not self.sqlite or isinstance(value, BindParameter):
+            return value
+        if op is FilterOp.LIKE:
+            return like_to_glob(value)
+        if op is FilterOp.ILIKE:
+            return like_to_glob(value.lower())
+        return value
 
     def condition(self, spec: FilterSpec) -> ColumnElement[bool]:
         """One filter as a SQL condition; the value is a bound parameter."""
@@ -131,7 +146,12 @@ class ClauseBuilder:
                 column, value = columns[0], values[0]
                 compared = column < value if sort[0].descending else column > value
             else:
-                left, right = tuple_(*columns), tuple(values)
+                left = tuple_(*columns)
+                right: Any = (
+                    tuple_(*values)
+                    if all(isinstance(v, BindParameter) for v in values)
+                    else tuple(values)
+                )
                 compared = left < right if sort[0].descending else left > right
             return compared
         branches: list[ColumnElement[bool]] = []

@@ -89,7 +89,7 @@ def _column(spec: ColumnSpec) -> Column[Any]:
         sql_type(spec),
         *args,
         primary_key=info.primary_key,
-        autoincrement=bool(info.primary_key and info.autoincrement),
+        autoincrement=bool(info.autoincrement) if info.primary_key else "auto",
         nullable=spec.nullable and not info.primary_key,
         unique=True if info.unique and not info.primary_key else None,
         index=True if info.index and not info.primary_key else None,

@@ -25,6 +25,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from loom.core.model import ModelInfo, model_info
 from loom.store._filters import ClauseBuilder
 from loom.store._mapping import now_expression
+from loom.store._pages import PageStatements
+from loom.store._reads import ReadStatement
 from loom.store._relations import PlanView, ProfileLoader
 from loom.store._rows import RowCodec
 
@@ -45,9 +47,10 @@ class ModelPlan(Generic[M]):
     """The statements, codec and clause builder of one model in one store.
 
     Fixed statements (get by id, insert, delete, count, exists) are built here once;
-    UPDATE statements are built once per set of columns; profile loaders once per profile.
-    A faster read path can take :attr:`get_by_id`, :attr:`select_all` and :attr:`codec`
-    as they are.
+    UPDATE statements are built once per set of columns; list pages once per query shape
+    (:attr:`pages`); profile loaders once per profile. The reads the repository runs most
+    (:attr:`get_read`, the pages) are :class:`ReadStatement` objects, which the lean read
+    path compiles once for asyncpg.
 
     Args:
         model: The model class.
@@ -79,6 +82,8 @@ class ModelPlan(Generic[M]):
         pk_param = bindparam(PK_PARAM, type_=self.pk.type)
         self.select_all: Select[Any] = select(*self.columns)
         self.get_by_id: Select[Any] = self.select_all.where(self.pk == pk_param)
+        self.get_read = ReadStatement(self.get_by_id)
+        self.pages = PageStatements(table, self.columns, self.clauses)
         self.insert: Insert = insert(table).returning(*self.columns)
         self.insert_many: Insert = insert(table).returning(
             *self.columns, sort_by_parameter_order=True

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import Executable, Select, Table, func, insert, literal, select
+from sqlalchemy import Executable, Select, Table, insert, literal, select
 from sqlalchemy.engine import CursorResult as SQLResult
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,9 +26,11 @@ from loom.core.repository.abc.query import (
     filter_value_problem,
     validate_query,
 )
+from loom.store._lean import LeanReadError
 from loom.store._plan import PK_PARAM, ModelPlan, value_param
+from loom.store._reads import ReadStatement
 from loom.store._relations import ProfileLoader
-from loom.store._translate import operation_error
+from loom.store._translate import lost_connection, operation_error
 from loom.store.errors import ReadOnlyError
 
 if TYPE_CHECKING:
@@ -40,7 +42,6 @@ M = TypeVar("M")
 Id = TypeVar("Id")
 
 _FAILURES = (SQLAlchemyError, OSError, TimeoutError)
-_TOTAL = "loom_total"
 _NO_KEY: Any = object()  # an id of the wrong type: no row has it
 _BATCH = 1000  # rows per INSERT statement (SQLAlchemy's insertmanyvalues page size)
 _SQLITE_VARIABLES = 32_000  # SQLite's bound-parameter limit is 32766 since 3.32
@@ -116,7 +117,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         key = self._key(id)
         if key is _NO_KEY:
             return None
-        rows = await self._read(self.plan.get_by_id, {PK_PARAM: key}, operation="get")
+        rows = await self._read(self.plan.get_read, {PK_PARAM: key}, operation="get")
         if not rows:
             return None
         if loader.empty:
@@ -147,21 +148,16 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         validate_query(query, self.model)
         loader = self._loader(profile)
         sort = keyset_sort(query.sort, self.info.pk)
-        clauses = self.plan.clauses
-        where = clauses.where(query.filters)
         if query.mode is PaginationMode.CURSOR:
-            return await self._cursor_page(query, sort, where, loader)
-        statement: Select[Any] = select(*self.plan.columns, func.count().over().label(_TOTAL))
-        if where is not None:
-            statement = statement.where(where)
-        statement = statement.order_by(*clauses.order_by(sort)).limit(query.limit)
-        if query.offset:
-            statement = statement.offset(query.offset)
-        rows = await self._read(statement, None, operation="list")
+            return await self._cursor_page(query, sort, loader)
+        read, params = self.plan.pages.offset(
+            query.filters, sort, limit=query.limit, offset=query.offset
+        )
+        rows = await self._read(read, params, operation="list")
         if rows:
             total = int(rows[0][-1])
         elif query.offset:
-            total = await self._count(where)
+            total = await self._count(self.plan.clauses.where(query.filters))
         else:
             total = 0
         return PageResult(
@@ -173,24 +169,18 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         )
 
     async def _cursor_page(
-        self,
-        query: QuerySpec,
-        sort: tuple[SortSpec, ...],
-        where: Any,
-        loader: ProfileLoader,
+        self, query: QuerySpec, sort: tuple[SortSpec, ...], loader: ProfileLoader
     ) -> CursorResult[M]:
-        clauses = self.plan.clauses
         codec = self.uow.context.codec
         signature = f"{self.info.table_name}|{sort_signature(sort)}"
-        statement: Select[Any] = self.plan.select_all
-        if where is not None:
-            statement = statement.where(where)
+        after: Sequence[Any] | None = None
         if query.cursor is not None:
             after = codec.decode(query.cursor, signature)
             self._check_cursor(after, sort)
-            statement = statement.where(clauses.after(sort, after))
-        statement = statement.order_by(*clauses.order_by(sort)).limit(query.limit + 1)
-        rows = await self._read(statement, None, operation="list")
+        read, params = self.plan.pages.cursor(
+            query.filters, sort, limit=query.limit + 1, after=after
+        )
+        rows = await self._read(read, params, operation="list")
         has_next = len(rows) > query.limit
         rows = rows[: query.limit]
         next_cursor = None
@@ -315,13 +305,32 @@ class RepositorySQLAlchemy(Generic[M, Id]):
     # -- helpers ----------------------------------------------------------------------------
 
     async def _read(
-        self, statement: Select[Any], params: Mapping[str, Any] | None, *, operation: str
+        self,
+        statement: Select[Any] | ReadStatement,
+        params: Mapping[str, Any] | None,
+        *,
+        operation: str,
     ) -> Sequence[Sequence[Any]]:
         """Every row of a read, as sequences in :attr:`RowCodec.names` order.
 
-        The one place reads reach the database (``get``, list pages, ``fetch_*``): a
-        faster read path replaces this method and keeps the decoding in :class:`RowCodec`.
+        The one place reads reach the database (``get``, list pages, ``fetch_*``). On
+        PostgreSQL a :class:`ReadStatement` (a statement the plan built once) runs
+        through the lean path, an asyncpg prepared statement on the unit of work's
+        connection; anything else, or a statement the lean path does not take, runs
+        through SQLAlchemy. Decoding stays in :class:`RowCodec` either way.
         """
+        if isinstance(statement, ReadStatement):
+            lean = await self.uow.lean()
+            if lean is not None:
+                try:
+                    rows = await lean.fetch(statement, params or {})
+                except LeanReadError as exc:
+                    if exc.lost:
+                        raise lost_connection(exc.error, during=operation) from exc.error
+                    raise await self._error(exc.error, operation) from exc.error
+                if rows is not None:
+                    return rows
+            statement = statement.statement
         return (await self._run(statement, params, operation=operation)).all()
 
     async def _run(

@@ -14,7 +14,7 @@ from loom.core.logging import logger
 from loom.store._diagnose import Failure, Kind, diagnose
 from loom.store.errors import ReadOnlyError, StoreError, StoreUnavailable
 
-__all__ = ["connection_error", "operation_error"]
+__all__ = ["connection_error", "lost_connection", "operation_error"]
 
 _UNAVAILABLE = "the database is unavailable; try again later"
 
@@ -58,6 +58,16 @@ def connection_error(exc: BaseException, *, during: str = "connect") -> LoomErro
     if failure.kind in (Kind.UNIQUE, Kind.FOREIGN_KEY):
         return Conflict("the transaction conflicts with the stored data", fields=failure.columns)
     return _generic(failure)
+
+
+def lost_connection(exc: BaseException, *, during: str) -> StoreUnavailable:
+    """A connection that closed or broke under a statement (the pool replaces it)."""
+    logger.warning(
+        "loom-store: {what}: connection lost: {text}",
+        what=during,
+        text=f"{type(exc).__name__}: {exc}",
+    )
+    return StoreUnavailable(_UNAVAILABLE)
 
 
 def _table_columns(table: Table, names: Sequence[str]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from loom.core.repository.abc.uow import AfterCommit
 from loom.core.repository.registry import custom_repository
 from loom.store._context import StoreContext
 from loom.store._engine import READ_ONLY_OPTION
+from loom.store._lean import LeanConnection
 from loom.store._repository import RepositorySQLAlchemy
 from loom.store._translate import connection_error
 
@@ -48,6 +49,7 @@ class SQLUnitOfWork:
         self._callbacks: list[AfterCommit] = []
         self._before: list[AfterCommit] = []
         self._repositories: dict[type[Any], Any] = {}
+        self._lean: LeanConnection | bool = False
 
     @property
     def read_only(self) -> bool:
@@ -88,6 +90,7 @@ class SQLUnitOfWork:
         self._callbacks = []
         self._before = []
         self._repositories = {}
+        self._lean = self.context.lean_reads
         return self
 
     async def __aexit__(
@@ -114,6 +117,7 @@ class SQLUnitOfWork:
         connection, self._connection = self._connection, None
         callbacks, self._callbacks, self._before = self._callbacks, [], []
         self._repositories = {}
+        self._lean = False
         if connection is None:
             return []
         if not commit:
@@ -131,6 +135,17 @@ class SQLUnitOfWork:
         finally:
             await _quietly_close(connection)
         return callbacks
+
+    async def lean(self) -> LeanConnection | None:
+        """The lean read path's view of the connection; ``None`` when reads use SQLAlchemy.
+
+        Only PostgreSQL stores with lean reads on (the default) have one; it is opened on
+        the first read of the unit of work.
+        """
+        lean = self._lean
+        if lean is True:
+            lean = self._lean = await LeanConnection.open(self.connection) or False
+        return lean if isinstance(lean, LeanConnection) else None
 
     def repository(self, model: type[T]) -> RepoFor[T]:
         """Return ``model``'s repository in this transaction (a registered subclass if any).

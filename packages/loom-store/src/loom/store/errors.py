@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from loom.core.errors import InternalError, LoomError, ServiceUnavailable
 
-__all__ = ["ReadOnlyError", "StoreError", "StoreUnavailable"]
+__all__ = ["MigrationError", "ReadOnlyError", "StoreError", "StoreUnavailable"]
 
 
 class StoreError(LoomError):
@@ -29,3 +29,13 @@ class ReadOnlyError(StoreError, InternalError):
     """A write was attempted through a read-only unit of work (a bug in the caller)."""
 
     code = "internal_error"
+
+
+class MigrationError(StoreError):
+    """A migration command failed: no migrations folder, an unknown revision, a DDL error.
+
+    Raised by ``loom db`` (and :mod:`loom.store.migrations`); its message is meant for
+    the operator and may carry the database's own words.
+    """
+
+    code = "migration_error"

@@ -49,6 +49,10 @@ class SQLStore:
         secret: Signs keyset cursors.
         engine_options: Extra keyword arguments for ``create_async_engine`` (for example
             ``{"connect_args": {"server_settings": {"search_path": "tenant"}}}``).
+        lean_reads: On PostgreSQL, run gets and list pages as asyncpg prepared
+            statements on the unit of work's connection (see ``docs/store.md``); ``False``
+            sends every read through SQLAlchemy, and so does ``settings.echo`` (so every
+            statement is logged).
 
     Raises:
         ConfigurationError: the URL is not a SQLite or PostgreSQL URL.
@@ -62,10 +66,16 @@ class SQLStore:
         models: Sequence[type[Any]],
         secret: bytes,
         engine_options: Mapping[str, Any] | None = None,
+        lean_reads: bool = True,
     ) -> None:
         self.settings = settings
         self.catalog: Catalog = build_catalog(models)
-        self.context = StoreContext(self.catalog, dialect_of(settings.url), CursorCodec(secret))
+        self.context = StoreContext(
+            self.catalog,
+            dialect_of(settings.url),
+            CursorCodec(secret),
+            lean_reads=lean_reads and not settings.echo,
+        )
         self._factory = SQLUnitOfWorkFactory(self.context)
         self._engine_options = dict(engine_options or {})
         self._engine: AsyncEngine | None = None
@@ -74,6 +84,11 @@ class SQLStore:
     def dialect(self) -> str:
         """``"postgresql"`` or ``"sqlite"``."""
         return self.context.dialect
+
+    @property
+    def engine_options(self) -> dict[str, Any]:
+        """The extra ``create_async_engine`` arguments the store was given (a copy)."""
+        return dict(self._engine_options)
 
     @property
     def uow_factory(self) -> SQLUnitOfWorkFactory:
