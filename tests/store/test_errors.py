@@ -279,3 +279,15 @@ async def test_a_lost_connection_is_store_unavailable(make_store: MakeStore) -> 
     assert_clean(exc.value)
     async with store.uow_factory() as uow:  # the pool recovers with a new connection
         assert await uow.repository(ErrMaker).count() == 0
+
+
+@both
+async def test_integers_beyond_64_bits_are_a_validation_error(make_store: MakeStore) -> None:
+    store = await make_store(MODELS)
+    async with store.uow_factory() as uow:
+        maker = await uow.repository(ErrMaker).create({"code": "m", "name": "M"})
+    with pytest.raises(ValidationError) as info:
+        async with store.uow_factory() as uow:
+            await uow.repository(ErrGadget).create({"maker_id": maker.id + 2**63, "serial": "s"})
+    assert info.value.errors[0].field == "maker_id"
+    assert "64-bit" in info.value.errors[0].message

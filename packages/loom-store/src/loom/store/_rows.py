@@ -38,6 +38,9 @@ def _defaults(model: type[Any]) -> dict[str, Callable[[], Any]]:
     return found
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 class RowCodec(Generic[M]):
     """Checks what is written to, and builds entities from what is read from, one table.
 
@@ -129,6 +132,9 @@ class RowCodec(Generic[M]):
                 continue
             if isinstance(value, datetime) and value.tzinfo is None:
                 errors.append(FieldError(name, "naive datetime; give a timezone-aware value"))
+                continue
+            if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+                errors.append(FieldError(name, "must fit in a signed 64-bit integer"))
                 continue
             length = column.info.length
             if length is not None and isinstance(value, (str, bytes)) and len(value) > length:
