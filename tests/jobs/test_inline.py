@@ -25,6 +25,7 @@ from loom.core.job.service import JobService, JobStatus
 from loom.core.testing import InMemoryDatabase, InMemoryUnitOfWorkFactory
 from loom.core.use_case import Input
 from loom.core.use_case.use_case import UseCase
+from loom.jobs import RelaySettings
 from loom.jobs.inline import InlineJobService
 
 
@@ -199,17 +200,34 @@ async def test_concurrency_is_bounded(jobs: InlineJobService) -> None:
 class Stuck(Slow):
     __timeout__ = 10
 
+    async def execute(self) -> None:
+        await asyncio.sleep(0.3)
 
-async def test_shutdown_finishes_running_jobs_and_reports_the_rest(app: Application) -> None:
-    service = InlineJobService(app, concurrency=1)
+
+async def test_shutdown_finishes_running_jobs_and_leaves_the_rest_to_the_next_relay(
+    app: Application,
+) -> None:
+    relay = RelaySettings(interval=0.02, grace=0.0)
+    service = InlineJobService(app, concurrency=1, relay=relay)
     quick = service.dispatch(Gate)
     stuck = service.dispatch(Stuck)
-    await asyncio.sleep(0.02)
+    await asyncio.sleep(0.05)
     abandoned = await service.close(grace=0.1)
     assert (await service.status(quick.job_id)).status is JobStatus.SUCCEEDED  # type: ignore[union-attr]
     assert abandoned == [stuck.job_id]
-    late = service.dispatch(Gate)
-    assert (await service.status(late.job_id)).status is JobStatus.FAILED  # type: ignore[union-attr]
+    late = service.dispatch(Gate)  # after shutdown: recorded, not run
+    await asyncio.gather(*service.outbox.tasks)
+    assert (await service.status(late.job_id)).status is JobStatus.QUEUED  # type: ignore[union-attr]
+    assert {row.id for row in await service.outbox.due(0.0)} == {stuck.job_id, late.job_id}
+
+    restarted = InlineJobService(app, jobs=[Gate, Stuck], relay=relay)
+    restarted.relay.start()
+    try:
+        assert (await restarted.wait(late.job_id, timeout=5)).status is JobStatus.SUCCEEDED
+        assert (await restarted.wait(stuck.job_id, timeout=5)).status is JobStatus.SUCCEEDED
+    finally:
+        await restarted.close()
+    assert await restarted.outbox.due(0.0) == []
 
 
 async def test_status_of_an_unknown_job_is_none(jobs: InlineJobService) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loom.core.errors import LoomError
 
-__all__ = ["JobError", "JobFailed", "UnknownJob"]
+__all__ = ["BadJobMessage", "JobError", "JobFailed", "UnknownJob"]
 
 
 class JobError(LoomError):
@@ -14,9 +14,15 @@ class JobError(LoomError):
 
 
 class UnknownJob(JobError):
-    """A message names a job the worker does not know."""
+    """A message names a job (or callback) the worker does not know."""
 
     code = "unknown_job"
+
+
+class BadJobMessage(JobError):
+    """A broker message is not a loom job message; it is dead-lettered, never retried."""
+
+    code = "bad_job_message"
 
 
 class JobFailed(JobError):

@@ -7,9 +7,9 @@ and readers never see half a file. Remote files are written in place by the sink
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -99,8 +99,21 @@ def write_file(frame: pl.LazyFrame, spec: WriteSpec, ctx: StepContext) -> WriteO
         _sink(counted, spec.format, str(temporary), None)
         os.replace(temporary, final)
     except Exception as exc:
+        _remove_late(temporary)
         raise translate(exc, ctx, doing=doing) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
     return WriteOutcome(counter.rows, None)
+
+
+def _remove_late(path: Path) -> None:
+    """Remove a failed write's temporary file, also when the engine's writer thread
+    creates or flushes it shortly after the error surfaced."""
+    absent = 0
+    for _ in range(50):
+        try:
+            path.unlink()
+            absent = 0
+        except FileNotFoundError:
+            absent += 1
+            if absent >= 3:
+                return
+        time.sleep(0.02)

@@ -1,0 +1,1 @@
+"""A small application the ``loom worker`` subprocess tests run."""

@@ -1,0 +1,7 @@
+"""``python tools/bench/rest [options]``: the REST benchmark (see run.py)."""
+
+import sys
+
+from run import main
+
+sys.exit(main())
