@@ -86,22 +86,7 @@ class Executor:
         if tracing.is_enabled():
             with tracing.span(f"use_case {plan.name}", {"loom.use_case": plan.name}):
                 return await self._run(plan, params, payload)
-        values, command = _bind(plan, params or _NO_PARAMS, payload)
-        outer = _current.get()
-        if outer is not None:
-            return await self._run_in(plan, outer, values, command)
-        run = None
-        try:
-            async with self._uow_factory(read_only=plan.read_only) as uow:
-                run = _Run(uow)
-                token = _current.set(run)
-                try:
-                    return await self._run_in(plan, run, values, command)
-                finally:
-                    _current.reset(token)
-        finally:
-            if run is not None and run.scope is not None:
-                await run.scope.aclose()
+        return await self._run(plan, params, payload)
 
     async def _run(self, plan: UseCasePlan, params: Mapping[str, Any] | None, payload: Any) -> Any:
         values, command = _bind(plan, params or _NO_PARAMS, payload)
