@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
 from collections.abc import Callable, Mapping
@@ -11,6 +12,7 @@ import msgspec
 from msgspec import UNSET
 
 from loom.core._per_class import per_class
+from loom.core.engine._checks import CheckOne, ParamPredicate
 from loom.core.engine._plan import (
     CommandBinding,
     ExistsStep,
@@ -19,6 +21,7 @@ from loom.core.engine._plan import (
     RuleCheck,
     UseCasePlan,
 )
+from loom.core.engine._runner import build_runner
 from loom.core.errors import CompilationError, FieldError, RuleViolation, ValidationError
 from loom.core.model import is_model, model_info
 from loom.core.repository.abc.query import QuerySpec
@@ -220,7 +223,7 @@ def compile_use_case(use_case: type[Any]) -> UseCasePlan:
 
     if errors:
         raise CompilationError("\n".join(errors))
-    return UseCasePlan(
+    plan = UseCasePlan(
         use_case=use_case,
         model=model,
         params=tuple(params),
@@ -236,6 +239,7 @@ def compile_use_case(use_case: type[Any]) -> UseCasePlan:
         principal_required=principal_required,
         read_models=tuple(dict.fromkeys([*(s.model for s in loads), *(s.model for s in exists)])),
     )
+    return dataclasses.replace(plan, runner=build_runner(plan))
 
 
 def _principal_type(annotation: Any) -> type[Any] | None:
@@ -349,17 +353,7 @@ def _check_rule(rule: CheckRule, names: tuple[str, ...], condition: Presence | N
         return RuleViolation(message or f"{field} is invalid", field=field)
 
     if len(names) == 1 and condition is None:
-
-        def check_one(command: Any, _params: Mapping[str, Any]) -> RuleViolation | None:
-            value = getattr(command, field)
-            if value is UNSET:
-                return None
-            result = via(value)
-            if result is None or result is False:
-                return None
-            return violation(result)
-
-        return check_one
+        return CheckOne(field, via, message)
 
     def check(command: Any, _params: Mapping[str, Any]) -> RuleViolation | None:
         if condition is not None and not condition.holds(_present(command)):
@@ -380,14 +374,7 @@ def _predicate_rule(
     field = param_names[0] if param_names else (fields[0] if fields else "")
 
     if condition is None and len(param_names) == 1 and not fields:
-        (name,) = param_names
-
-        def check_param(command: Any, params: Mapping[str, Any]) -> RuleViolation | None:
-            if bool(predicate(command, params, params.get(name))) is violated_when:
-                return RuleViolation(message, field=field)
-            return None
-
-        return check_param
+        return ParamPredicate(param_names[0], predicate, message, violated_when)
 
     def check(command: Any, params: Mapping[str, Any]) -> RuleViolation | None:
         if condition is not None and command is not None and not condition.holds(_present(command)):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from loom.core.errors import RuleViolation
@@ -15,11 +15,15 @@ __all__ = [
     "LoadStep",
     "ParamBinding",
     "RuleCheck",
+    "Runner",
     "UseCasePlan",
 ]
 
 RuleCheck = Callable[[Any, Mapping[str, Any]], RuleViolation | None]
 """A compiled rule: ``(command, params) -> violation or None``."""
+
+Runner = Callable[[Any, Mapping[str, Any], Any], Coroutine[Any, Any, Any]]
+"""A plan written out as one coroutine function: ``runner(executor, params, payload)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,8 @@ class UseCasePlan:
     principal_param: str | None = None
     """The ``execute`` parameter that receives the authenticated principal."""
     principal_required: bool = False
+    runner: Runner | None = field(default=None, repr=False)
+    """The plan as one generated coroutine function (set by the compiler)."""
 
     @property
     def name(self) -> str:
