@@ -25,6 +25,7 @@ from typing import Any
 from loom.core.config import CorsSettings
 from loom.core.errors import Forbidden, MethodNotAllowed
 from loom.rest._endpoint import HttpResponse, problem_response
+from loom.rest._wire import send_answer
 
 __all__ = ["LoomFront", "normalize_path", "route_order"]
 
@@ -57,12 +58,12 @@ def route_order(path: str) -> tuple[int, ...]:
 class _Shape:
     """The paths of one shape (``/users/{}``) and the methods they answer."""
 
-    __slots__ = ("allow", "methods", "order", "regex")
+    __slots__ = ("allow", "methods", "order", "pattern")
 
     def __init__(self, path: str) -> None:
         parts = path.strip("/").split("/")
         pattern = "/".join("[^/]+" if _SEGMENT.match(p) else re.escape(p) for p in parts)
-        self.regex = re.compile(f"/{pattern}" if pattern else "/")
+        self.pattern = f"/{pattern}" if pattern else "/"
         self.order = route_order(path)
         self.methods: set[str] = set()
         self.allow = ""
@@ -151,21 +152,24 @@ class LoomFront:
         for shape in shapes.values():
             shape.seal()
         self._shapes = sorted(shapes.values(), key=lambda s: s.order)
+        # One alternation in priority order: the first shape that matches the whole path
+        # wins, and its group number names it.
+        alternatives = "|".join(f"({shape.pattern})" for shape in self._shapes)
+        self._regex = re.compile(alternatives) if self._shapes else None
         self._cors = _Cors(cors) if cors.allow_origins else None
 
     def _match(self, path: str) -> _Shape | None:
-        for shape in self._shapes:
-            if shape.regex.fullmatch(path):
-                return shape
-        return None
+        found = self._regex.fullmatch(path) if self._regex is not None else None
+        return self._shapes[found.lastindex - 1] if found and found.lastindex else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Serve one ASGI connection (typed loosely: each framework types ASGI its own way)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = normalize_path(scope["path"])
-        if path != scope["path"]:
+        path: str = scope["path"]
+        if "//" in path or (path[-1:] == "/" and len(path) > 1):
+            path = normalize_path(path)
             scope = {**scope, "path": path}
         method: str = scope["method"]
         cors = self._cors
@@ -174,7 +178,7 @@ class LoomFront:
             requested = _header(scope, b"access-control-request-method")
             if requested is not None:
                 headers = _header(scope, b"access-control-request-headers")
-                await _send(send, cors.preflight(origin, requested, headers), head=False)
+                await send_answer(send, cors.preflight(origin, requested, headers))
                 return
         extra: list[tuple[str, str]] = []
         if cors is not None:
@@ -198,7 +202,7 @@ class LoomFront:
                 send = _rewriting(send, extra, head=head)
             await self.app(scope, receive, send)
             return
-        await _send(send, answer._replace(headers=(*answer.headers, *extra)), head=head)
+        await send_answer(send, answer._replace(headers=(*answer.headers, *extra)), head=head)
 
 
 def _rewriting(send: Send, extra: list[tuple[str, str]], *, head: bool) -> Send:
@@ -229,13 +233,3 @@ def _rewriting(send: Send, extra: list[tuple[str, str]], *, head: bool) -> Send:
         await send(message)
 
     return wrapped
-
-
-async def _send(send: Send, answer: HttpResponse, *, head: bool) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
-    if answer.media_type:
-        headers.append((b"content-type", answer.media_type.encode("latin-1")))
-    if answer.status != 204:
-        headers.append((b"content-length", str(len(answer.body)).encode("latin-1")))
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else answer.body})

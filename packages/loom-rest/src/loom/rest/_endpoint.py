@@ -76,11 +76,21 @@ def query_pairs(raw: bytes) -> list[tuple[str, str]]:
     """A raw query string as ``(name, value)`` pairs, in the order sent (blank values kept).
 
     Adapters parse the query with this instead of their framework's multi-dict, which may
-    group repeated names and so reorder the ``errors`` of a 422.
+    group repeated names and so reorder the ``errors`` of a 422. The result is always that
+    of ``urllib.parse.parse_qsl(..., keep_blank_values=True)``.
     """
     if not raw:
         return []
-    return parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True)
+    # Nothing to unquote: split as parse_qsl does (empty pieces skipped, "a" is "a=").
+    pairs: list[tuple[str, str]] = []
+    for piece in text.split("&"):
+        if piece:
+            name, _, value = piece.partition("=")
+            pairs.append((name, value))
+    return pairs
 
 
 def _last_values(query: Query) -> dict[str, str]:
@@ -128,8 +138,15 @@ class Endpoint:
         "_camel",
         "_executor",
         "_metrics",
+        "_no_content",
+        "_observed",
+        "_plan",
+        "_span_attributes",
+        "_span_name",
+        "_status",
         "has_body",
         "method",
+        "needs_client",
         "path",
         "spec",
     )
@@ -155,6 +172,14 @@ class Endpoint:
         self._auth = auth
         self._metrics = metrics
         self._access_log = access_log
+        # Everything a request would otherwise recompute, decided once here.
+        self.needs_client = auth is not None
+        self._observed = metrics is not None or access_log
+        self._plan = spec.plan
+        self._status = spec.status_code
+        self._no_content = spec.status_code == 204
+        self._span_name = f"HTTP {self.method} {self.path}"
+        self._span_attributes = {"http.method": self.method, "http.route": self.path}
 
     async def _principal(
         self, headers: Mapping[str, str], query: Query, client: str | None
@@ -193,12 +218,9 @@ class Endpoint:
     async def _run(self, params: dict[str, Any], payload: Any) -> Any:
         try:
             if tracing.is_enabled():
-                with tracing.span(
-                    f"HTTP {self.method} {self.path}",
-                    {"http.method": self.method, "http.route": self.path},
-                ):
-                    return await self._executor.run(self.spec.plan, params=params, payload=payload)
-            return await self._executor.run(self.spec.plan, params=params, payload=payload)
+                with tracing.span(self._span_name, self._span_attributes):
+                    return await self._executor.run(self._plan, params=params, payload=payload)
+            return await self._executor.run(self._plan, params=params, payload=payload)
         except ValidationError as exc:
             # The executor names body fields in Python spelling; a camelCase client sent
             # camelCase (query parameters were already named as sent by the binder).
@@ -216,42 +238,41 @@ class Endpoint:
         client: str | None = None,
     ) -> HttpResponse:
         """Answer one request; never raises (errors become problem responses)."""
-        started = time.perf_counter()
+        started = time.perf_counter() if self._observed else 0.0
         outcome = "ok"
         try:
             # Authenticate first: an anonymous caller learns nothing from validation errors.
-            principal = (
-                await self._principal(headers, query, client) if self._auth is not None else None
-            )
-            params = self._binder.bind(path_params, query)
             if self._auth is not None:
+                principal = await self._principal(headers, query, client)
+                params = self._binder.bind(path_params, query)
                 params[PRINCIPAL_KEY] = principal
+            else:
+                params = self._binder.bind(path_params, query)
             payload = None
             if self.has_body:
                 raw = body if isinstance(body, bytes) else await body()
                 payload = self._payload(raw, headers.get("content-type"))
             result = await self._run(params, payload)
-            status = self.spec.status_code
-            response = (
-                HttpResponse(status, b"", JSON)
-                if status == 204 or (result is None and status < 300 and status != 200)
-                else HttpResponse(status, self._encode(result), JSON)
-            )
+            status = self._status
+            if self._no_content or (result is None and status < 300 and status != 200):
+                response = HttpResponse(status, b"", JSON)
+            else:
+                response = HttpResponse(status, self._encode(result), JSON)
         except Exception as exc:  # noqa: BLE001 - every error becomes a problem response
             outcome = exc.code if isinstance(exc, LoomError) else "internal_error"
             response = problem_response(exc)
-        if self._metrics is not None or self._access_log:
-            elapsed = time.perf_counter() - started
-            if self._metrics is not None:
-                self._metrics.observe(
-                    self.path, self.method, response.status, self.spec.plan.name, outcome, elapsed
-                )
-            if self._access_log:
-                logger.info(
-                    "{method} {path} {status} {ms:.1f}ms",
-                    method=self.method,
-                    path=self.path,
-                    status=response.status,
-                    ms=elapsed * 1000,
-                )
+        if self._observed:
+            self._observe(response.status, outcome, time.perf_counter() - started)
         return response
+
+    def _observe(self, status: int, outcome: str, elapsed: float) -> None:
+        if self._metrics is not None:
+            self._metrics.observe(self.path, self.method, status, self._plan.name, outcome, elapsed)
+        if self._access_log:
+            logger.info(
+                "{method} {path} {status} {ms:.1f}ms",
+                method=self.method,
+                path=self.path,
+                status=status,
+                ms=elapsed * 1000,
+            )

@@ -1,4 +1,9 @@
-"""The Litestar adapter: each endpoint becomes one Litestar route handler."""
+"""The Litestar adapter: Litestar routes, each path's endpoints answer as one ASGI handler.
+
+Litestar keeps its router, lifespan and exception handling; a matched request goes to a
+:class:`~loom.rest._wire.PathApp` as an ASGI route handler, which reads the scope and
+writes the response with ``send`` (no Litestar ``Request`` or ``Response`` per request).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from litestar import Litestar, Request, Response, route
-from litestar.enums import HttpMethod
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
-from litestar.handlers import HTTPRouteHandler
+from litestar.handlers import ASGIRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from loom.core.bootstrap import Runtime
 from loom.core.errors import (
@@ -22,8 +27,10 @@ from loom.core.errors import (
 )
 from loom.rest._app import RestApp, build_rest_app
 from loom.rest._asgi import LoomFront
-from loom.rest._endpoint import Endpoint, HttpResponse, problem_response, query_pairs
+from loom.rest._endpoint import HttpResponse, problem_response
 from loom.rest._metrics import CONTENT_TYPE_LATEST
+from loom.rest._wire import AnswerApp, PathApp
+from loom.rest.litestar._params import share_path_params
 
 __all__ = ["create_app"]
 
@@ -44,57 +51,43 @@ def _response(answer: HttpResponse) -> Response[bytes]:
     )
 
 
-def _route_handler(endpoint: Endpoint) -> HTTPRouteHandler:
-    path = _SEGMENT.sub(r"{\1:str}", endpoint.path)
+def _handler(path: str, name: str, app: Any) -> ASGIRouteHandler:
+    """``app`` as a Litestar ASGI route handler of ``path`` (path params as strings)."""
+    serve: ASGIApp = app
 
-    async def handler(request: Request[Any, Any, Any]) -> Response[bytes]:
-        async def body() -> bytes:
-            try:
-                return await request.body()
-            except HTTPException as exc:
-                if exc.status_code == 413:
-                    raise PayloadTooLarge("the request body is too large") from None
-                raise
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        await serve(scope, receive, send)
 
-        client = request.client.host if request.client else None
-        answer = await endpoint.handle(
-            request.path_params,
-            query_pairs(request.scope["query_string"]),
-            request.headers,
-            body,
-            client=client,
-        )
-        return _response(answer)
-
-    handler.__name__ = endpoint.spec.operation_id
-    return route(
-        path=path,
-        http_method=[HttpMethod(endpoint.method)],
-        # The endpoint's Response carries the real status; this only satisfies Litestar's
-        # check that a route declared 204 returns no body.
-        status_code=200,
-        name=f"{endpoint.method} {endpoint.path}",
-        include_in_schema=False,
+    handler.__name__ = name.replace(" ", "_")
+    return ASGIRouteHandler(
+        path=_SEGMENT.sub(r"{\1:str}", path), name=name, is_mount=False, copy_scope=False
     )(handler)
 
 
-def _static(path: str, content: bytes, media_type: str) -> HTTPRouteHandler:
-    answer = HttpResponse(200, content, media_type)
-
-    async def serve() -> Response[bytes]:
-        return _response(answer)
-
-    return route(path=path, http_method=["GET"], include_in_schema=False, name=f"GET {path}")(serve)
-
-
-def _metrics_handler(rest: RestApp, path: str) -> HTTPRouteHandler:
+def _handlers(rest: RestApp) -> list[ASGIRouteHandler]:
+    settings = rest.settings
+    by_path: dict[str, list[Any]] = {}
+    for endpoint in rest.endpoints:
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    handlers = [
+        _handler(path, f"loom {path}", PathApp(endpoints, max_body_size=settings.max_body_size))
+        for path, endpoints in by_path.items()
+    ]
+    openapi = HttpResponse(200, rest.openapi, "application/json")
+    handlers.append(_handler(settings.openapi_url, "openapi", AnswerApp(lambda: openapi)))
+    if rest.docs is not None and settings.docs_url:
+        docs = HttpResponse(200, rest.docs, "text/html; charset=utf-8")
+        handlers.append(_handler(settings.docs_url, "docs", AnswerApp(lambda: docs)))
     metrics = rest.metrics
-    assert metrics is not None
-
-    async def serve() -> Response[bytes]:
-        return _response(HttpResponse(200, metrics.render(), CONTENT_TYPE_LATEST))
-
-    return route(path=path, http_method=["GET"], include_in_schema=False, name="metrics")(serve)
+    if metrics is not None and rest.metrics_path is not None:
+        handlers.append(
+            _handler(
+                rest.metrics_path,
+                "metrics",
+                AnswerApp(lambda: HttpResponse(200, metrics.render(), CONTENT_TYPE_LATEST)),
+            )
+        )
+    return handlers
 
 
 def _error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -129,14 +122,8 @@ def create_app(
     """
     rest = build_rest_app(config_paths, overrides=overrides, runtime=runtime)
     settings = rest.settings
-    handlers: list[HTTPRouteHandler] = [_route_handler(e) for e in rest.endpoints]
-    handlers.append(_static(settings.openapi_url, rest.openapi, "application/json"))
-    if rest.docs is not None and settings.docs_url:
-        handlers.append(_static(settings.docs_url, rest.docs, "text/html; charset=utf-8"))
-    if rest.metrics_path is not None:
-        handlers.append(_metrics_handler(rest, rest.metrics_path))
     app = Litestar(
-        route_handlers=handlers,
+        route_handlers=_handlers(rest),
         on_startup=[rest.startup],
         on_shutdown=[rest.shutdown],
         openapi_config=None,
@@ -145,6 +132,7 @@ def create_app(
         request_max_body_size=settings.max_body_size,
         exception_handlers={Exception: _error},
     )
+    share_path_params(app, {e.method for e in rest.endpoints})
     # Paths, HEAD, OPTIONS, 404/405 and CORS are decided before Litestar routes, by the
     # same front the Starlette adapter uses (Litestar's own CORS and OPTIONS answers differ).
     app.asgi_handler = LoomFront(app.asgi_handler, routes=rest.route_table(), cors=settings.cors)

@@ -1,89 +1,58 @@
-"""The Starlette adapter: each endpoint becomes one Starlette ``Route``."""
+"""The Starlette adapter: Starlette routes, each path's endpoints answer as one ASGI app.
+
+A matched request goes to a :class:`~loom.rest._wire.PathApp` mounted as the ``Route``'s
+ASGI app, which reads the scope and writes the response with ``send`` (no Starlette
+``Request`` or ``Response`` per request).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from loom.core.bootstrap import Runtime
 from loom.core.errors import LoomError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationError
 from loom.rest._app import RestApp, build_rest_app
 from loom.rest._asgi import LoomFront, route_order
-from loom.rest._endpoint import Endpoint, HttpResponse, problem_response, query_pairs
+from loom.rest._endpoint import Endpoint, HttpResponse, problem_response
 from loom.rest._metrics import CONTENT_TYPE_LATEST
+from loom.rest._wire import AnswerApp, PathApp
 
 __all__ = ["create_app"]
 
 
-def _response(answer: HttpResponse) -> Response:
-    return Response(
-        content=answer.body,
-        status_code=answer.status,
-        # Starlette would send a content-type with a 204; Litestar (rightly) does not.
-        media_type=answer.media_type if answer.status != 204 else None,
-        headers=dict(answer.headers) if answer.headers else None,
-    )
-
-
-def _body_reader(request: Request, limit: int) -> Callable[[], Awaitable[bytes]]:
-    async def body() -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge("the request body is too large")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge("the request body is too large")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    return body
-
-
-def _route(endpoint: Endpoint, limit: int) -> Route:
-    async def handle(request: Request) -> Response:
-        client = request.client.host if request.client else None
-        answer = await endpoint.handle(
-            request.path_params,
-            query_pairs(request.scope["query_string"]),
-            request.headers,
-            _body_reader(request, limit),
-            client=client,
-        )
-        return _response(answer)
-
-    return Route(endpoint.path, handle, methods=[endpoint.method], name=endpoint.spec.operation_id)
-
-
-def _static(path: str, content: bytes, media_type: str) -> Route:
-    async def serve(request: Request) -> Response:
-        return Response(content=content, media_type=media_type)
-
-    return Route(path, serve, methods=["GET"])
-
-
-def _metrics_route(rest: RestApp, path: str) -> Route:
+def _routes(rest: RestApp) -> list[Route]:
+    settings = rest.settings
+    # Static segments first, segment by segment, as Litestar's router and LoomFront match.
+    by_path: dict[str, list[Endpoint]] = {}
+    for endpoint in sorted(rest.endpoints, key=lambda e: route_order(e.path)):
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    routes = []
+    for path, endpoints in by_path.items():
+        app = PathApp(endpoints, max_body_size=settings.max_body_size)
+        routes.append(Route(path, app, methods=app.methods, name=f"loom {path}"))
+    openapi = HttpResponse(200, rest.openapi, "application/json")
+    routes.append(Route(settings.openapi_url, AnswerApp(lambda: openapi), methods=["GET"]))
+    if rest.docs is not None and settings.docs_url:
+        docs = HttpResponse(200, rest.docs, "text/html; charset=utf-8")
+        routes.append(Route(settings.docs_url, AnswerApp(lambda: docs), methods=["GET"]))
     metrics = rest.metrics
-    assert metrics is not None
-
-    async def serve(request: Request) -> Response:
-        return Response(content=metrics.render(), media_type=CONTENT_TYPE_LATEST)
-
-    return Route(path, serve, methods=["GET"])
+    if metrics is not None and rest.metrics_path is not None:
+        answer = AnswerApp(lambda: HttpResponse(200, metrics.render(), CONTENT_TYPE_LATEST))
+        routes.append(Route(rest.metrics_path, answer, methods=["GET"]))
+    return routes
 
 
-async def _error(request: Request, exc: Exception) -> Response:
+async def _error(request: Request, exc: Exception) -> AnswerApp:
+    """The problem answer of ``exc`` (Starlette calls any ASGI app a handler returns)."""
     error: BaseException = exc
     if isinstance(exc, HTTPException):
         if exc.status_code == 404:
@@ -96,7 +65,8 @@ async def _error(request: Request, exc: Exception) -> Response:
             error = ValidationError(str(exc.detail))
     elif isinstance(exc, LoomError):
         error = exc
-    return _response(problem_response(error))
+    answer = problem_response(error)
+    return AnswerApp(lambda: answer)
 
 
 def create_app(
@@ -116,14 +86,7 @@ def create_app(
     """
     rest = build_rest_app(config_paths, overrides=overrides, runtime=runtime)
     settings = rest.settings
-    # Static segments first, segment by segment, as Litestar's router and LoomFront match.
-    endpoints = sorted(rest.endpoints, key=lambda e: route_order(e.path))
-    routes = [_route(e, settings.max_body_size) for e in endpoints]
-    routes.append(_static(settings.openapi_url, rest.openapi, "application/json"))
-    if rest.docs is not None and settings.docs_url:
-        routes.append(_static(settings.docs_url, rest.docs, "text/html; charset=utf-8"))
-    if rest.metrics_path is not None:
-        routes.append(_metrics_route(rest, rest.metrics_path))
+    routes = _routes(rest)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
