@@ -224,6 +224,31 @@ async def test_states_can_live_in_redis(make_runtime: RuntimeFactory, namespace:
         assert await uow.repository(JobStatusRecord).count() == 0
 
 
+@pytest.mark.redis
+async def test_with_redis_states_a_job_is_final_once_its_message_is_acknowledged(
+    make_runtime: RuntimeFactory,
+) -> None:
+    """The final state of a job without callback travels with the ack, never after it."""
+    runtime = await make_runtime("redis", modules=FLOW_MODULES, status_store="redis")
+    jobs_runtime = dramatiq_runtime(runtime)
+    service = jobs_runtime.service
+    async with job_tester(runtime) as jobs:
+        ok = [service.dispatch(RecordingJob, payload={"text": f"t{i}"}) for i in range(20)]
+        bad = service.dispatch(Picky)
+        async with asyncio.timeout(20):
+            while len(jobs.dispatched) < 21:  # sent to the broker
+                await asyncio.sleep(0.01)
+        for queue in jobs_runtime.queue_names({"recording", Picky.__queue__}):
+            await asyncio.to_thread(jobs_runtime.broker.join, queue, timeout=20_000)
+        # every message is acknowledged: no waiting for states any more
+        states = [await service.status(h.job_id) for h in ok]
+        failed = await service.status(bad.job_id)
+    assert [s.status if s else None for s in states] == [JobStatus.SUCCEEDED] * 20
+    assert failed is not None
+    assert (failed.status, failed.error_type) == (JobStatus.FAILED, "PermissionError")
+    assert sorted(RecordingJob.calls) == sorted(f"t{i}" for i in range(20))
+
+
 async def test_each_job_is_an_actor_with_its_retry_and_time_settings(
     make_runtime: RuntimeFactory, namespace: str
 ) -> None:

@@ -10,7 +10,8 @@ completion. Four workloads:
 - ``loom async body``: a loom Job whose ``execute`` awaits ``asyncio.sleep(0)``.
 
 A loom job does more than the bare actor: its plan (params bound), a unit of work,
-its states (running, succeeded) in the status store. The worker uses ``memory://`` as
+its final state in the status store (with ``redis``, in the round trip of the ack;
+``running`` only for attempts longer than 50 ms). The worker uses ``memory://`` as
 its database (trivial jobs touch none) and ``jobs.status_store`` as given (``redis``
 by default). Also measured: enqueue rates — bare ``actor.send``, loom's message without
 the outbox, and dispatch through the outbox (one job per use case, memory and SQLite).

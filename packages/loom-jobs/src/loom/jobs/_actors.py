@@ -22,7 +22,8 @@ from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 from dramatiq.middleware import TimeLimitExceeded
 
 from loom.core.job.job import Job
-from loom.core.job.service import JobStatus
+from loom.core.job.service import JobState, JobStatus
+from loom.jobs._acks import StateWrite, write_with_ack
 from loom.jobs._engine import Directive, JobEngine, job_state
 from loom.jobs._hop import run_on_loop
 from loom.jobs._message import JobMessage
@@ -110,6 +111,8 @@ class ActorTable:
         namespace: Queue naming.
         engine: Runs attempts.
         loop: The event loop thread attempts run on (default: Dramatiq's global one).
+        final_writes: Turns a final state into a write the broker's ack carries (see
+            :mod:`loom.jobs._acks`); ``None``: the engine writes final states itself.
     """
 
     def __init__(
@@ -119,11 +122,14 @@ class ActorTable:
         engine: JobEngine,
         *,
         loop: Callable[[], EventLoopThread | None] = get_event_loop_thread,
+        final_writes: Callable[[JobState], StateWrite] | None = None,
     ) -> None:
         self.broker = broker
         self.namespace = namespace
         self.engine = engine
         self._loop = loop
+        self._final_writes = final_writes
+        self._defer = final_writes is not None
         self.actors: dict[str, dramatiq.Actor[..., None]] = {}
 
     def declare(self, job: type[Job[Any]]) -> dramatiq.Actor[..., None]:
@@ -184,13 +190,21 @@ class ActorTable:
         check = current is not None and bool(
             current.options.get(RELAYED) or getattr(current, "redelivered", False)
         )
+        # the final state of an attempt without a callback rides on the ack (one round trip)
+        defer = self._defer and current is not None
         try:
-            outcome = run_on_loop(loop.loop, self.engine.attempt(message, attempt, check=check))
+            outcome = run_on_loop(
+                loop.loop, self.engine.attempt(message, attempt, check=check, defer_final=defer)
+            )
         except TimeLimitExceeded:
             timeout = TimeoutError(
                 f"the attempt took longer than __timeout__ ({job.__timeout__:g} s)"
             )
-            outcome = run_on_loop(loop.loop, self.engine.failed(message, job, attempt, timeout))
+            outcome = run_on_loop(
+                loop.loop, self.engine.failed(message, job, attempt, timeout, defer_final=defer)
+            )
+        if outcome.final is not None and self._final_writes is not None:
+            write_with_ack(current, self._final_writes(outcome.final))
         if outcome.directive is Directive.RETRY:
             raise dramatiq.Retry(delay=max(1, int(outcome.delay * 1000)))
 

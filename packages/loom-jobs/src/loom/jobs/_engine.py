@@ -41,10 +41,15 @@ class Directive(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """An attempt's outcome: the directive and, for a retry, the delay in seconds."""
+    """An attempt's outcome: the directive, a retry's delay (s), a final state to write.
+
+    ``final`` is set only when the caller asked to write the final state itself
+    (``defer_final``): the backend must write it before it acknowledges the message.
+    """
 
     directive: Directive
     delay: float = 0.0
+    final: JobState | None = None
 
 
 DONE = Outcome(Directive.DONE)
@@ -142,7 +147,9 @@ class JobEngine:
         self.observer = observer
         self.timeouts = timeouts
 
-    async def attempt(self, message: JobMessage, attempt: int, *, check: bool = True) -> Outcome:
+    async def attempt(
+        self, message: JobMessage, attempt: int, *, check: bool = True, defer_final: bool = False
+    ) -> Outcome:
         """Run attempt number ``attempt`` (1-based) of ``message``'s job.
 
         Returns what to do with the message: done, skipped (the job was already final),
@@ -158,6 +165,9 @@ class JobEngine:
                 attempt has run that long (a quicker one goes straight from queued to its
                 outcome): a duplicate then runs again (jobs are at least once), but its
                 final state and callback are still refused.
+            defer_final: Return the final state of an attempt without a callback in
+                ``Outcome.final`` instead of writing it (the backend writes it with its
+                acknowledgement). A final state with a callback is always written here.
         """
         try:
             job = self.registry.job(message.job)
@@ -179,21 +189,22 @@ class JobEngine:
         except Exception as error:  # noqa: BLE001 - every failure of a job is recorded
             if timer is not None:
                 timer.cancel()
-            outcome = await self.failed(message, job, attempt, error)
+            outcome = await self.failed(message, job, attempt, error, defer_final=defer_final)
             self._observe(message, outcome.directive.value, started)
             return outcome
         finally:
             if timer is not None:
                 timer.cancel()
-        await self._finish(
+        final = await self._finish(
             message,
             job_state(message, JobStatus.SUCCEEDED, attempt),
             message.on_success,
             "on_success",
             result,
+            defer_final=defer_final,
         )
         self._observe(message, "succeeded", started)
-        return DONE
+        return DONE if final is None else Outcome(Directive.DONE, final=final)
 
     async def _run(self, job: type[Job[Any]], message: JobMessage) -> Any:
         run = self.application.executor.run(job, params=message.params, payload=message.payload)
@@ -214,9 +225,19 @@ class JobEngine:
             ) from exc
 
     async def failed(
-        self, message: JobMessage, job: type[Job[Any]], attempt: int, error: BaseException
+        self,
+        message: JobMessage,
+        job: type[Job[Any]],
+        attempt: int,
+        error: BaseException,
+        *,
+        defer_final: bool = False,
     ) -> Outcome:
-        """Record a failed attempt: retrying (with its delay) or failed for good."""
+        """Record a failed attempt: retrying (with its delay) or failed for good.
+
+        With ``defer_final``, a final FAILED state without a callback is returned in
+        ``Outcome.final`` instead of written (see :meth:`attempt`).
+        """
         if attempt <= job.__retries__ and job.should_retry(error):
             await self.statuses.update(job_state(message, JobStatus.RETRYING, attempt, error))
             delay = job.retry_delay(attempt)
@@ -229,14 +250,15 @@ class JobEngine:
             "job {job_id} ({job}) failed for good after {n} attempt(s): {error!r}",
             job_id=message.job_id, job=message.job, n=attempt, error=error,
         )  # fmt: skip
-        await self._finish(
+        final = await self._finish(
             message,
             job_state(message, JobStatus.FAILED, attempt, error),
             message.on_failure,
             "on_failure",
             str(error),
+            defer_final=defer_final,
         )
-        return FAILED
+        return FAILED if final is None else Outcome(Directive.FAILED, final=final)
 
     async def _finish(
         self,
@@ -245,15 +267,21 @@ class JobEngine:
         callback_name: str | None = None,
         method: str = "",
         value: Any = None,
-    ) -> None:
+        *,
+        defer_final: bool = False,
+    ) -> JobState | None:
+        """Write ``state`` and run the callback; return ``state`` when left to the caller."""
         callback: type[Any] | None = None
-        try:
-            callback = self.registry.callback(callback_name, method)
-        except UnknownJob as error:
-            logger.error("job {job_id}: {error}", job_id=message.job_id, error=error)
+        if callback_name is not None:
+            try:
+                callback = self.registry.callback(callback_name, method)
+            except UnknownJob as error:
+                logger.error("job {job_id}: {error}", job_id=message.job_id, error=error)
         if callback is None:
+            if defer_final:
+                return state
             await self.statuses.finish(state)
-            return
+            return None
         token = _finishing.set(_Finishing(self, message, state, callback, method, value))
         try:
             await self.application.executor.run(_FinishJob)
@@ -265,6 +293,7 @@ class JobEngine:
             await self.statuses.finish(state)
         finally:
             _finishing.reset(token)
+        return None
 
     def _observe(self, message: JobMessage, outcome: str, started: float) -> None:
         if self.observer is not None:

@@ -19,6 +19,7 @@ import msgspec
 from loom.core.extras import import_extra
 from loom.core.job.service import JobState, JobStatus
 from loom.core.repository.abc import UnitOfWork
+from loom.jobs._acks import StateWrite
 from loom.jobs._batch import Batcher
 from loom.jobs._status import MAX_ERROR_MESSAGE, last_of_each_job
 
@@ -113,6 +114,15 @@ class RedisStatusStore:
             error_message=message[:MAX_ERROR_MESSAGE] if message else message,
             updated_at=now,
         )
+
+    def final_write(self, state: JobState) -> StateWrite:
+        """The "unless final" write of ``state`` as a script call, for a worker to pipeline.
+
+        The same script as every other write, run with ``EVAL`` (it never needs loading).
+        """
+        key = self._prefix + state.job_id
+        value = _encode(self._stored(state, datetime.now(UTC)))
+        return StateWrite(state.job_id, _WRITE_UNLESS_FINAL, (key,), (self._ttl, value))
 
     async def get(self, job_id: str) -> JobState | None:
         """The job's state, or ``None``."""

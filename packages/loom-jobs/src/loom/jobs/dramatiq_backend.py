@@ -12,7 +12,7 @@ processes consume (see :mod:`loom.jobs.cli`). Config::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import dramatiq
@@ -20,7 +20,9 @@ import dramatiq
 from loom.core.application import Application
 from loom.core.config import JobsSettings
 from loom.core.errors import ConfigurationError
+from loom.core.job.service import JobState
 from loom.core.stores import Store
+from loom.jobs._acks import StateWrite
 from loom.jobs._actors import (
     ActorTable,
     CurrentMessage,
@@ -78,6 +80,20 @@ def _status_store(settings: JobsSettings, application: Application, namespace: s
     return RedisStatusStore(redis_url(settings.broker)[0], namespace=namespace)
 
 
+def _final_writes(
+    settings: JobsSettings, statuses: StatusStore, broker: dramatiq.Broker
+) -> Callable[[JobState], StateWrite] | None:
+    """How final states ride on acks, when they live on the broker's Redis (else None)."""
+    if settings.status_store != "redis":
+        return None
+    from loom.jobs._acks import route_acks
+    from loom.jobs._redis_status import RedisStatusStore
+
+    if not isinstance(statuses, RedisStatusStore) or not route_acks(broker):
+        return None
+    return statuses.final_write
+
+
 class DramatiqJobRuntime:
     """The Dramatiq backend of one process: broker, actors, service and relay.
 
@@ -103,19 +119,22 @@ class DramatiqJobRuntime:
     ) -> None:
         self.settings = settings
         self.namespace = Namespace(settings.namespace or DEFAULT_NAMESPACE)
+        own_broker = broker is None
         self.broker = broker or open_broker(settings.broker, namespace=self.namespace.name)
         self.broker.add_middleware(CurrentMessage())
         quiet_loggers()
         self.registry = JobRegistry(jobs)
         self.sender = DramatiqSender(self.broker, self.namespace)
+        statuses = _status_store(settings, application, self.namespace.name)
         self._service = DramatiqJobService(
-            application,
-            self.registry,
-            _status_store(settings, application, self.namespace.name),
-            self.sender,
-            relay=relay,
+            application, self.registry, statuses, self.sender, relay=relay
         )
-        self.actors = ActorTable(self.broker, self.namespace, self._service.engine)
+        self.actors = ActorTable(
+            self.broker,
+            self.namespace,
+            self._service.engine,
+            final_writes=_final_writes(settings, statuses, self.broker) if own_broker else None,
+        )
         for job in self.registry.jobs:
             self.actors.declare(job)
 
