@@ -102,8 +102,9 @@ async def _raw_insert(store: SQLStore, values: dict[str, object], *, read_only: 
     """Insert bypassing the repository's checks; translate the failure as it would."""
     table = store.catalog.table(ErrMaker)
     async with store.uow_factory(read_only=read_only) as uow:
+        connection = await uow.connect()
         try:
-            await uow.connection.execute(insert(table).values(**values))
+            await connection.execute(insert(table).values(**values))
         except SQLAlchemyError as exc:
             raise await operation_error(
                 exc,
@@ -124,7 +125,8 @@ async def _count_after_losing_the_connection(store: SQLStore) -> None:
     killer = create_async_engine(PG_URL)
     try:
         async with store.uow_factory() as uow:
-            pid = (await uow.connection.execute(text("SELECT pg_backend_pid()"))).scalar()
+            connection = await uow.connect()
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar()
             async with killer.connect() as other:
                 await other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
             await uow.repository(ErrMaker).count()

@@ -181,7 +181,7 @@ async def _walk(uow: SQLUnitOfWork, query: QuerySpec) -> list[Any]:
 
 
 async def _loom_statements(uow: SQLUnitOfWork) -> list[str]:
-    result = await uow.connection.execute(
+    result = await (await uow.connect()).execute(
         text(
             "SELECT statement FROM pg_prepared_statements "
             f"WHERE name LIKE '{STATEMENT_PREFIX}%' ORDER BY prepare_time"

@@ -290,7 +290,7 @@ async def test_many_to_many_through_a_generated_table(make_store: MakeStore) -> 
     link = store.catalog.metadata.tables["map_specimen_groups"]
     async with store.uow_factory() as uow:
         groups = await uow.repository(MapGroup).create_many([{"label": "b"}, {"label": "a"}])
-        await uow.connection.execute(
+        await (await uow.connect()).execute(
             insert(link),
             [
                 {"specimen_id": specimen.id, "group_id": groups[1].id},

@@ -8,6 +8,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loom.core.repository.abc.cursor import CursorCodec
+from loom.store._engine import read_only_engine
 from loom.store._mapping import Catalog
 from loom.store._plan import ModelPlan
 from loom.store._relations import PlanView
@@ -38,6 +39,7 @@ class StoreContext:
         self.codec = codec
         self.lean_reads = lean_reads and dialect == "postgresql"
         self._engine: AsyncEngine | None = None
+        self._read_only_engine: AsyncEngine | None = None
         self._plans: dict[type[Any], ModelPlan[Any]] = {}
         for model in catalog.models:
             self.plan(model)
@@ -52,9 +54,17 @@ class StoreContext:
             raise StoreError("the store is not started; await store.start() first")
         return self._engine
 
+    def engine_for(self, *, read_only: bool) -> AsyncEngine:
+        """The engine, or its read-only variant (same pool), for a unit of work."""
+        engine = self._read_only_engine if read_only else self._engine
+        if engine is None:
+            raise StoreError("the store is not started; await store.start() first")
+        return engine
+
     def attach(self, engine: AsyncEngine | None) -> None:
         """Use ``engine`` from now on (``None`` detaches it)."""
         self._engine = engine
+        self._read_only_engine = None if engine is None else read_only_engine(engine, self.dialect)
 
     def plan(self, model: type[Any]) -> ModelPlan[Any]:
         """The plan of ``model`` (a ``CompilationError`` when it is not a store model)."""

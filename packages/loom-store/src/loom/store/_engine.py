@@ -20,6 +20,7 @@ __all__ = [
     "create_engine",
     "dialect_of",
     "driver_url",
+    "read_only_engine",
     "server_settings",
 ]
 
@@ -28,6 +29,19 @@ DIALECTS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
 
 READ_ONLY_OPTION = "loom_read_only"
 """Execution option marking a read-only unit of work's connection (SQLite: plain BEGIN)."""
+
+
+def read_only_engine(engine: AsyncEngine, dialect: str) -> AsyncEngine:
+    """``engine`` (same pool) whose connections are marked read-only as they are checked out.
+
+    On PostgreSQL their transactions are ``READ ONLY``; on SQLite the mark makes the
+    transaction start with a plain ``BEGIN``. Setting it costs nothing per checkout
+    beyond SQLAlchemy's connect event.
+    """
+    options: dict[str, Any] = {READ_ONLY_OPTION: True}
+    if dialect == "postgresql":
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
 
 
 def driver_url(url: str) -> URL:

@@ -1,7 +1,8 @@
 """The lean read path: hot reads on PostgreSQL as asyncpg prepared statements.
 
-The statements a plan builds once (get by id, and each list-page shape: the
-:class:`~loom.store._reads.ReadStatement` objects) are compiled once more, by
+The statements a plan builds once (get by id, each list-page shape, and the relation
+and count statements of each profile: the :class:`~loom.store._reads.ReadStatement`
+objects) are compiled once more, by
 SQLAlchemy's asyncpg dialect, into SQL with positional ``$n`` parameters. Each pooled
 connection prepares such a statement once (named ``loom_<n>``, kept in the connection's
 pool ``info``), and a read is one ``PreparedStatement.fetch`` on the unit of work's
@@ -250,6 +251,27 @@ class LeanConnection:
             raise LeanReadError(exc, lost=lost) from exc
         rows: Sequence[Sequence[Any]] = sql.rows(records)
         return rows
+
+    async def commit(self) -> None:
+        """Commit the transaction a lean read began, unless there is none.
+
+        For a unit of work whose statements were all lean reads, so SQLAlchemy never
+        took the transaction over; committing here spares a trip through its sync layer.
+
+        Raises:
+            LeanReadError: the database or the connection failed.
+        """
+        adapter = self._adapter
+        if adapter._transaction is None:
+            return
+        try:
+            async with adapter._execute_mutex:
+                transaction, adapter._transaction = adapter._transaction, None
+                if transaction is not None:
+                    await transaction.commit()
+        except Exception as exc:
+            lost = await self._failed(exc)
+            raise LeanReadError(exc, lost=lost) from exc
 
     async def _prepare(self, sql: LeanSQL) -> Any:
         statement = await self._driver.prepare(sql.text, name=f"{STATEMENT_PREFIX}{next(_ids)}")

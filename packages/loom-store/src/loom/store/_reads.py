@@ -18,8 +18,9 @@ class ReadStatement:
     parameters, so SQLAlchemy can run it too.
 
     Args:
-        statement: The ``SELECT``; its columns are the model's columns in
-            :attr:`RowCodec.names` order, optionally followed by extra columns.
+        statement: The ``SELECT``: a model's columns in :attr:`RowCodec.names` order,
+            optionally followed by extra columns (gets, pages), or the rows a profile
+            loader groups (relations, counts).
     """
 
     __slots__ = ("lean", "statement")

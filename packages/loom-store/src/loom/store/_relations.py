@@ -2,26 +2,32 @@
 
 Each relation a profile names costs one statement for the whole batch of parents
 (``key IN (...)``, ``key = ANY(:keys)`` on PostgreSQL); a count projection costs one
-``GROUP BY`` statement, or nothing when its relation is loaded by the same profile.
+``GROUP BY`` statement, or nothing when its relation is loaded by the same profile. The
+statements are :class:`~loom.store._reads.ReadStatement` objects run by the repository's
+read function, so on PostgreSQL they take the lean read path (one prepared statement
+whatever the number of keys) and database errors are translated as for any read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Select, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from loom.core.model import ModelInfo, RelationKind, RelationSpec, model_info
 from loom.core.repository.abc.query import SortSpec
 from loom.store._filters import ClauseBuilder
+from loom.store._reads import ReadStatement
 from loom.store._rows import RowCodec
 
-__all__ = ["PlanView", "ProfileLoader"]
+__all__ = ["PlanView", "ProfileLoader", "Reader"]
+
+Reader = Callable[[ReadStatement, Mapping[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
+"""Runs a read statement with named values and returns its rows (the repository's reads)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +49,7 @@ class _Load:
     name: str
     many: bool
     parent_key: str
-    statement: Select[Any]
+    read: ReadStatement
     codec: RowCodec[Any]
     key_index: int | None
     target_pk_index: int
@@ -54,7 +60,7 @@ class _Count:
     name: str
     relation: str
     parent_key: str
-    statement: Select[Any] | None
+    read: ReadStatement | None
 
 
 class ProfileLoader:
@@ -88,9 +94,9 @@ class ProfileLoader:
                 name=proj.name,
                 relation=proj.info.relation,
                 parent_key=self._parent_key(info, info.relations[proj.info.relation]),
-                statement=None
+                read=None
                 if proj.info.relation in loaded
-                else self._count(info, info.relations[proj.info.relation]),
+                else ReadStatement(self._count(info, info.relations[proj.info.relation])),
             )
             for proj in projections
         )
@@ -136,7 +142,8 @@ class ProfileLoader:
                 .where(self._keys(local))
                 .order_by(*view.clauses.order_by((SortSpec(field=target.pk),)))
             )
-            return _Load(rel.name, True, parent_key, statement, view.codec, None, pk_index + 1)
+            read = ReadStatement(statement)
+            return _Load(rel.name, True, parent_key, read, view.codec, None, pk_index + 1)
         key = self._target_key(info, rel)
         sort: list[SortSpec] = []
         order = rel.info.order_by
@@ -151,7 +158,8 @@ class ProfileLoader:
             .order_by(*view.clauses.order_by(sort))
         )
         many = rel.kind is RelationKind.ONE_TO_MANY
-        return _Load(rel.name, many, parent_key, statement, view.codec, names.index(key), pk_index)
+        read = ReadStatement(statement)
+        return _Load(rel.name, many, parent_key, read, view.codec, names.index(key), pk_index)
 
     def _count(self, info: ModelInfo, rel: RelationSpec) -> Select[Any]:
         target = model_info(rel.target)
@@ -170,13 +178,18 @@ class ProfileLoader:
 
     # -- loading ----------------------------------------------------------------------------
 
-    async def attach(self, connection: AsyncConnection, parents: Sequence[dict[str, Any]]) -> None:
-        """Set the profile's relation and projection values on each of ``parents``."""
+    async def attach(self, read: Reader, parents: Sequence[dict[str, Any]]) -> None:
+        """Set the profile's relation and projection values on each of ``parents``.
+
+        Args:
+            read: Runs the loader's statements (in the parents' unit of work).
+            parents: The parents' column values, by name; completed in place.
+        """
         if self.empty or not parents:
             return
         loaded: dict[str, dict[Any, list[Any]]] = {}
         for load in self._loads:
-            groups = loaded[load.name] = await self._fetch(connection, load, parents)
+            groups = loaded[load.name] = await self._fetch(read, load, parents)
             entity = load.codec.entity
             for parent in parents:
                 # a fresh entity per parent: two parents never share one object
@@ -186,7 +199,7 @@ class ProfileLoader:
                 else:
                     parent[load.name] = entity(rows[0]) if rows else None
         for count in self._counts:
-            if count.statement is None:
+            if count.read is None:
                 groups = loaded[count.relation]
                 for parent in parents:
                     parent[count.name] = len(groups.get(parent.get(count.parent_key), ()))
@@ -194,18 +207,18 @@ class ProfileLoader:
             keys = _distinct(parent.get(count.parent_key) for parent in parents)
             totals: dict[Any, int] = {}
             if keys:
-                result = await connection.execute(count.statement, {"keys": keys})
-                totals = {key: int(total) for key, total in result}
+                counted = await read(count.read, {"keys": keys})
+                totals = {key: int(total) for key, total in counted}
             for parent in parents:
                 parent[count.name] = totals.get(parent.get(count.parent_key), 0)
 
     async def _fetch(
-        self, connection: AsyncConnection, load: _Load, parents: Sequence[dict[str, Any]]
+        self, read: Reader, load: _Load, parents: Sequence[dict[str, Any]]
     ) -> dict[Any, list[Any]]:
         keys = _distinct(parent.get(load.parent_key) for parent in parents)
         if not keys:
             return {}
-        result = await connection.execute(load.statement, {"keys": keys})
+        result = await read(load.read, {"keys": keys})
         groups: dict[Any, list[Any]] = {}
         if load.key_index is None:
             seen: set[tuple[Any, Any]] = set()

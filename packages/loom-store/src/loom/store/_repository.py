@@ -80,8 +80,12 @@ class RepositorySQLAlchemy(Generic[M, Id]):
 
     @property
     def connection(self) -> AsyncConnection:
-        """The unit of work's connection (for custom statements in subclasses)."""
+        """The unit of work's connection, once it has connected (see :meth:`connect`)."""
         return self.uow.connection
+
+    async def connect(self) -> AsyncConnection:
+        """The unit of work's connection, checked out on first use (for custom statements)."""
+        return await self.uow.connect()
 
     @property
     def table(self) -> Table:
@@ -238,7 +242,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             return await self._insert_batch(batches[0])
         created: list[M] = []
         try:
-            async with self.connection.begin_nested():
+            async with (await self.uow.connect()).begin_nested():
                 for batch in batches:
                     created.extend(await self._insert_batch(batch))
         except _FAILURES as exc:
@@ -343,8 +347,9 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         key: Any = None,
     ) -> SQLResult[Any]:
         """Execute ``statement``; a database failure becomes a loom error."""
+        connection = await self.uow.connect()
         try:
-            return await self.connection.execute(statement, params)
+            return await connection.execute(statement, params)
         except _FAILURES as exc:
             raise await self._error(exc, operation, rows=rows, key=key) from exc
 
@@ -366,6 +371,11 @@ class RepositorySQLAlchemy(Generic[M, Id]):
             key=key,
         )
 
+    async def _read_for_loader(
+        self, read: ReadStatement, params: Mapping[str, Any]
+    ) -> Sequence[Sequence[Any]]:
+        return await self._read(read, params, operation="load")
+
     async def _count(self, where: Any) -> int:
         statement = self.plan.count_all if where is None else self.plan.count_all.where(where)
         result = await self._run(statement, operation="count")
@@ -375,7 +385,7 @@ class RepositorySQLAlchemy(Generic[M, Id]):
         if loader.empty:
             return self.codec.entities(rows)
         values = [self.codec.values(row) for row in rows]
-        await loader.attach(self.connection, values)
+        await loader.attach(self._read_for_loader, values)
         model = self.model
         return [model(**item) for item in values]
 

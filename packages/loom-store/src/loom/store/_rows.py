@@ -17,6 +17,7 @@ import msgspec
 from loom.core.command import Command
 from loom.core.errors import FieldError, ValidationError
 from loom.core.model import model_info
+from loom.store._builders import entity_builder, values_builder
 from loom.store._columns import is_json_type
 
 __all__ = ["RowCodec"]
@@ -63,6 +64,9 @@ class RowCodec(Generic[M]):
             for name, column in info.columns.items()
             if is_json_type(column.python_type)
         }
+        converters = {name: _json_converter(hint) for name, hint in self._json.items()}
+        self._entity = entity_builder(model, self.names, converters)
+        self._values = values_builder(self.names, converters)
         self._defaults = {
             name: factory for name, factory in _defaults(model).items() if name in info.columns
         }
@@ -196,18 +200,24 @@ class RowCodec(Generic[M]):
 
     def values(self, row: Sequence[Any]) -> dict[str, Any]:
         """The column values of a row selected in :attr:`names` order (extra items ignored)."""
-        values = dict(zip(self.names, row, strict=False))
-        for name, hint in self._json.items():
-            value = values[name]
-            if value is not None:
-                values[name] = msgspec.convert(value, hint)
+        values: dict[str, Any] = self._values(row)
         return values
 
     def entity(self, row: Sequence[Any]) -> M:
-        """Build the entity of one row selected in :attr:`names` order."""
-        return self.model(**self.values(row))
+        """Build the entity of one row selected in :attr:`names` order (extra items ignored)."""
+        entity: M = self._entity(row)
+        return entity
 
     def entities(self, rows: Iterable[Sequence[Any]]) -> list[M]:
         """Build the entities of ``rows``."""
-        model, values = self.model, self.values
-        return [model(**values(row)) for row in rows]
+        build = self._entity
+        return [build(row) for row in rows]
+
+
+def _json_converter(hint: Any) -> Callable[[Any], Any]:
+    """Converts a JSON column's value (plain data) to the field's type; ``None`` stays."""
+
+    def convert(value: Any) -> Any:
+        return None if value is None else msgspec.convert(value, hint)
+
+    return convert

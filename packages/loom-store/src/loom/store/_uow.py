@@ -1,20 +1,21 @@
-"""``SQLUnitOfWork``: one connection and one transaction, after-commit callbacks."""
+"""``SQLUnitOfWork``: one lazily opened connection and transaction, commit callbacks."""
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from loom.core.logging import logger
 from loom.core.repository.abc import RepoFor
 from loom.core.repository.abc.uow import AfterCommit
 from loom.core.repository.registry import custom_repository
 from loom.store._context import StoreContext
-from loom.store._engine import READ_ONLY_OPTION
-from loom.store._lean import LeanConnection
+from loom.store._lean import LeanConnection, LeanReadError
 from loom.store._repository import RepositorySQLAlchemy
 from loom.store._translate import connection_error
 
@@ -28,12 +29,16 @@ _FAILURES = (SQLAlchemyError, OSError, TimeoutError)
 class SQLUnitOfWork:
     """A database transaction on one connection (a ``UnitOfWork``).
 
-    Entering checks a connection out of the pool and begins a transaction (``READ ONLY``
-    on PostgreSQL when ``read_only``). Leaving normally awaits the before-commit callbacks
-    inside the transaction, commits, releases the connection and then awaits the
-    after-commit callbacks in order; an exception (from the body or a before-commit
-    callback) rolls back and drops them. Reads run one
-    at a time on the one connection, so :attr:`concurrent_reads` is ``False``.
+    Entering costs no I/O: the first repository operation (or :meth:`connect`) checks a
+    connection out of the pool, and the first statement begins the transaction
+    (``READ ONLY`` on PostgreSQL when ``read_only``). Leaving normally awaits the
+    before-commit callbacks inside the transaction, commits, releases the connection and
+    then awaits the after-commit callbacks in order; an exception (from the body or a
+    before-commit callback) rolls back and drops them. A unit of work that never connected
+    sends nothing to the database (no ``BEGIN``, ``COMMIT`` or ``ROLLBACK``) but still
+    runs its callbacks; one whose only statements were lean reads ends its transaction
+    as the connection is released. Reads run one at a time on the one connection, so
+    :attr:`concurrent_reads` is ``False``.
 
     Args:
         context: The store's shared context.
@@ -45,7 +50,10 @@ class SQLUnitOfWork:
     def __init__(self, context: StoreContext, *, read_only: bool = False) -> None:
         self.context = context
         self._read_only = read_only
+        self._open = False
+        self._engine: AsyncEngine | None = None
         self._connection: AsyncConnection | None = None
+        self._connecting: asyncio.Lock | None = None
         self._callbacks: list[AfterCommit] = []
         self._before: list[AfterCommit] = []
         self._repositories: dict[type[Any], Any] = {}
@@ -58,40 +66,70 @@ class SQLUnitOfWork:
 
     @property
     def active(self) -> bool:
-        """True between ``__aenter__`` and ``__aexit__``."""
+        """True between ``__aenter__`` and ``__aexit__``, connected or not."""
+        return self._open
+
+    @property
+    def connected(self) -> bool:
+        """True once a connection is checked out for this unit of work."""
         return self._connection is not None
 
     @property
     def connection(self) -> AsyncConnection:
-        """The transaction's connection (only while the unit of work is open)."""
+        """The transaction's connection, once the unit of work has connected.
+
+        Repository operations connect on their own; ``await uow.connect()`` connects
+        explicitly (and returns the connection).
+        """
         if self._connection is None:
+            if self._open:
+                raise RuntimeError(
+                    "this unit of work has not connected yet: use await uow.connect()"
+                )
             raise RuntimeError("this unit of work is not open: async with factory() as uow")
         return self._connection
 
     async def __aenter__(self) -> Self:
-        if self._connection is not None:
+        if self._open:
             raise RuntimeError("this unit of work is already in use; open a new one")
-        engine = self.context.engine
-        try:
-            connection = await engine.connect()
-        except _FAILURES as exc:
-            raise connection_error(exc) from exc
-        try:
-            if self._read_only:
-                options: dict[str, Any] = {READ_ONLY_OPTION: True}
-                if self.context.dialect == "postgresql":
-                    options["postgresql_readonly"] = True
-                await connection.execution_options(**options)
-            await connection.begin()
-        except _FAILURES as exc:
-            await _quietly_close(connection)
-            raise connection_error(exc) from exc
-        self._connection = connection
+        # a store that is not started fails here, before the body runs
+        self._engine = self.context.engine_for(read_only=self._read_only)
+        self._open = True
         self._callbacks = []
         self._before = []
         self._repositories = {}
         self._lean = self.context.lean_reads
         return self
+
+    async def connect(self) -> AsyncConnection:
+        """The transaction's connection, checked out of the pool on the first call.
+
+        Its transaction begins with the first statement run on it.
+
+        Raises:
+            StoreUnavailable: the database cannot be reached (other connection failures
+                are translated likewise).
+            RuntimeError: the unit of work is not open.
+        """
+        connection = self._connection
+        if connection is not None:
+            return connection
+        if not self._open:
+            raise RuntimeError("this unit of work is not open: async with factory() as uow")
+        lock = self._connecting
+        if lock is None:
+            lock = self._connecting = asyncio.Lock()
+        async with lock:
+            if self._connection is None:
+                self._connection = await self._begin()
+        return self._connection
+
+    async def _begin(self) -> AsyncConnection:
+        engine = self._engine or self.context.engine_for(read_only=self._read_only)
+        try:
+            return await engine.connect()
+        except _FAILURES as exc:
+            raise connection_error(exc) from exc
 
     async def __aexit__(
         self,
@@ -99,7 +137,7 @@ class SQLUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._connection is None:
+        if not self._open:
             return
         if exc_type is None:
             try:
@@ -116,22 +154,27 @@ class SQLUnitOfWork:
         """Commit or roll back, release the connection; return the after-commit callbacks."""
         connection, self._connection = self._connection, None
         callbacks, self._callbacks, self._before = self._callbacks, [], []
+        lean, self._lean = self._lean, False
         self._repositories = {}
-        self._lean = False
+        self._connecting = None
+        self._engine = None
+        self._open = False
         if connection is None:
-            return []
+            return callbacks if commit else []
         if not commit:
-            try:
-                await connection.rollback()
-            except _FAILURES as error:
-                logger.warning("loom-store: rollback failed: {error}", error=repr(error))
-            finally:
-                await _quietly_close(connection)
+            await _quietly_close(connection)  # releasing the connection rolls back
             return []
+        if connection.in_transaction():
+            try:
+                await connection.run_sync(_commit_and_close)
+            except _FAILURES as error:
+                raise connection_error(error, during="commit") from error
+            return callbacks
         try:
-            await connection.commit()
-        except _FAILURES as error:
-            raise connection_error(error, during="commit") from error
+            if isinstance(lean, LeanConnection):
+                await lean.commit()  # only lean reads ran: SQLAlchemy holds no transaction
+        except LeanReadError as error:
+            raise connection_error(error.error, during="commit") from error.error
         finally:
             await _quietly_close(connection)
         return callbacks
@@ -139,12 +182,14 @@ class SQLUnitOfWork:
     async def lean(self) -> LeanConnection | None:
         """The lean read path's view of the connection; ``None`` when reads use SQLAlchemy.
 
-        Only PostgreSQL stores with lean reads on (the default) have one; it is opened on
-        the first read of the unit of work.
+        Only PostgreSQL stores with lean reads on (the default) have one; asking for it
+        connects the unit of work.
         """
         lean = self._lean
         if lean is True:
-            lean = self._lean = await LeanConnection.open(self.connection) or False
+            lean = self._lean = await LeanConnection.open(await self.connect()) or False
+        elif lean is False:
+            return None
         return lean if isinstance(lean, LeanConnection) else None
 
     def repository(self, model: type[T]) -> RepoFor[T]:
@@ -152,9 +197,9 @@ class SQLUnitOfWork:
 
         A class registered with ``repository_for`` is used when it subclasses
         :class:`~loom.store.sqlalchemy.RepositorySQLAlchemy`; repeated calls return the
-        same instance.
+        same instance. Building a repository does not connect the unit of work.
         """
-        if self._connection is None:
+        if not self._open:
             raise RuntimeError("repository() needs an open unit of work: async with factory()")
         repo = self._repositories.get(model)
         if repo is None:
@@ -167,8 +212,11 @@ class SQLUnitOfWork:
         return result
 
     def after_commit(self, callback: AfterCommit) -> None:
-        """Await ``callback`` once this unit of work commits; it is dropped on rollback."""
-        if self._connection is None:
+        """Await ``callback`` once this unit of work commits; it is dropped on rollback.
+
+        A unit of work that never connected commits nothing, and still runs them.
+        """
+        if not self._open:
             raise RuntimeError("after_commit() needs an open unit of work")
         self._callbacks.append(callback)
 
@@ -178,7 +226,7 @@ class SQLUnitOfWork:
         Its writes commit with the rest; an exception from it rolls everything back (and
         drops the after-commit callbacks). Callbacks it registers run too, in order.
         """
-        if self._connection is None:
+        if not self._open:
             raise RuntimeError("before_commit() needs an open unit of work")
         self._before.append(callback)
 
@@ -188,6 +236,17 @@ async def _quietly_close(connection: AsyncConnection) -> None:
         await connection.close()
     except _FAILURES as error:
         logger.warning("loom-store: closing a connection failed: {error}", error=repr(error))
+
+
+def _commit_and_close(connection: Connection) -> None:
+    """Commit, then release the connection (one trip into SQLAlchemy's sync layer)."""
+    try:
+        connection.commit()
+    finally:
+        try:
+            connection.close()
+        except _FAILURES as error:
+            logger.warning("loom-store: closing a connection failed: {error}", error=repr(error))
 
 
 class SQLUnitOfWorkFactory:
