@@ -293,8 +293,10 @@ async def test_statements_it_does_not_build_go_through_sqlalchemy(
 
 
 @on_postgres
-async def test_a_first_lean_read_opens_the_unit_of_works_transaction(store: SQLStore) -> None:
-    async with store.uow_factory(read_only=True) as uow:
+async def test_a_first_lean_read_opens_a_writable_unit_of_works_transaction(
+    store: SQLStore,
+) -> None:
+    async with store.uow_factory() as uow:
         assert await uow.repository(LeanItem).get(1) is not None
         raw = await uow.connection.get_raw_connection()
         assert raw.driver_connection.is_in_transaction()
@@ -302,8 +304,47 @@ async def test_a_first_lean_read_opens_the_unit_of_works_transaction(store: SQLS
         started = await uow.connection.scalar(
             text("SELECT xact_start = now() FROM pg_stat_activity WHERE pid = pg_backend_pid()")
         )
-    assert read_only == "on"
+    assert read_only == "off"
     assert started is True
+
+
+@on_postgres
+async def test_read_only_lean_reads_at_read_committed_need_no_transaction(
+    store: SQLStore, through_sqlalchemy: SQLAlchemyStatements
+) -> None:
+    async with store.uow_factory(read_only=True) as uow:
+        repo = uow.repository(LeanItem)
+        assert await repo.get(1) is not None
+        page = await repo.list_with_query(QuerySpec(limit=2))
+        assert [i.name for i in page.items] == ["item-01", "item-02"]
+        raw = await uow.connection.get_raw_connection()
+        assert not raw.driver_connection.is_in_transaction()  # no BEGIN, no COMMIT
+        assert through_sqlalchemy == []
+        # a statement through SQLAlchemy still runs in a READ ONLY transaction
+        read_only = await uow.connection.scalar(text("SHOW transaction_read_only"))
+        assert raw.driver_connection.is_in_transaction()
+    assert read_only == "on"
+
+
+@on_postgres
+async def test_read_only_lean_reads_keep_a_transaction_above_read_committed(
+    store: SQLStore, pg_schema: str
+) -> None:
+    server_settings = {"search_path": pg_schema, "default_transaction_isolation": "repeatable read"}
+    repeatable = SQLStore(
+        DatabaseSettings(url=PG_URL, auto_create=False),
+        models=[LeanItem],
+        secret=b"k",
+        engine_options={"connect_args": {"server_settings": server_settings}},
+    )
+    await repeatable.start()
+    try:
+        async with repeatable.uow_factory(read_only=True) as uow:
+            assert await uow.repository(LeanItem).get(1) is not None
+            raw = await uow.connection.get_raw_connection()
+            assert raw.driver_connection.is_in_transaction()
+    finally:
+        await repeatable.stop()
 
 
 async def test_sql_echo_and_the_option_turn_the_lean_path_off(pg_schema: str) -> None:

@@ -48,7 +48,13 @@ STATEMENT_PREFIX = "loom_"
 
 _CACHE_KEY = "loom.store.lean"
 _UNSUPPORTED = object()  # ReadStatement.lean of a statement left to SQLAlchemy
-_ADAPTER_NEEDS = ("_execute_mutex", "_transaction", "_start_transaction")
+_ADAPTER_NEEDS = (
+    "_execute_mutex",
+    "_transaction",
+    "_start_transaction",
+    "readonly",
+    "isolation_level",
+)
 _ids = itertools.count(1)
 _TIMESTAMPTZ = 1184  # the type OID of timestamp with time zone
 
@@ -182,6 +188,13 @@ class LeanConnection:
         adapter: SQLAlchemy's asyncpg adapter of that connection.
         driver: The ``asyncpg.Connection``.
         prepared: The connection's prepared statements by SQL text (kept in pool info).
+
+    On a read-only connection at ``READ COMMITTED`` (PostgreSQL's default), lean reads
+    run without ``BEGIN``/``COMMIT``: at that level every statement reads its own
+    snapshot whether or not a transaction groups them, and a lean read is one of loom's
+    own ``SELECT`` statements, so the transaction would only cost two round trips. A
+    statement SQLAlchemy runs later on the connection begins a ``READ ONLY``
+    transaction as usual.
     """
 
     def __init__(
@@ -196,6 +209,11 @@ class LeanConnection:
         self._adapter = adapter
         self._driver = driver
         self._prepared = prepared
+        self._untransacted = (
+            adapter.readonly is True
+            and adapter.isolation_level is None
+            and connection.dialect.default_isolation_level == "READ COMMITTED"
+        )
 
     @classmethod
     async def open(cls, connection: AsyncConnection) -> LeanConnection | None:
@@ -238,7 +256,7 @@ class LeanConnection:
         adapter = self._adapter
         try:
             async with adapter._execute_mutex:
-                if adapter._transaction is None:
+                if adapter._transaction is None and not self._untransacted:
                     await adapter._start_transaction()
                 statement = self._prepared.get(sql.text)
                 if statement is None:

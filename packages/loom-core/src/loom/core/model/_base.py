@@ -107,11 +107,14 @@ class BaseModel(msgspec.Struct, metaclass=ModelMeta, kw_only=True):
     __loom_datetime_fields__: ClassVar[tuple[str, ...] | None] = None
 
     def __post_init__(self) -> None:
-        fields = type(self).__loom_datetime_fields__
+        # Runs for every entity built (rows of every page): kept to one loop, no calls.
+        fields = self.__loom_datetime_fields__
         if fields is None:
             fields = _datetime_fields(type(self))
-        if fields:
-            reject_naive_datetimes(self, fields)
+        for field in fields:
+            value = getattr(self, field)
+            if isinstance(value, datetime) and value.tzinfo is None:
+                reject_naive_datetimes(self, (field,))
 
 
 def _datetime_fields(cls: type[msgspec.Struct]) -> tuple[str, ...]:
