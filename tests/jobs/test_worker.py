@@ -315,13 +315,15 @@ async def test_two_processes_share_the_work_and_expose_metrics(
     from jobsapp.jobs import SlowEffect
 
     service = test_app.runtime.jobs.service  # type: ignore[union-attr]
-    handles = [
-        service.dispatch(SlowEffect, params={"key": f"pair-{i}"}, payload={"seconds": 0.1})
-        for i in range(24)
-    ]
     worker = WorkerProcess(config, "--processes", "2", "--threads", "2", log=tmp_path / "w.log")
     try:
+        # Dispatched once both processes consume: on a loaded machine the first one up
+        # would otherwise finish the whole batch before the second starts.
         await worker.wait_ready(count=2)
+        handles = [
+            service.dispatch(SlowEffect, params={"key": f"pair-{i}"}, payload={"seconds": 0.1})
+            for i in range(24)
+        ]
         for handle in handles:
             assert (await service.wait(handle.job_id, timeout=30)).status is JobStatus.SUCCEEDED
         body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/metrics")
