@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.rest._support import CORS_ORIGIN, MAX_BODY, PROBLEM_JSON, TRACE_ID, uvicorn_server
+from tests.rest._support import (
+    CORS_ORIGIN,
+    MAX_BODY,
+    PROBLEM_JSON,
+    TRACE_ID,
+    lifespan,
+    uvicorn_server,
+)
 
 
 async def test_crud_round_trip_over_tcp(create_app: Any, config_path: Path) -> None:
@@ -83,3 +91,17 @@ async def test_head_options_and_cors_over_tcp(create_app: Any, config_path: Path
         assert actual.headers["access-control-allow-origin"] == CORS_ORIGIN
         metrics = await client.get("/metrics")
         assert 'route="/users"' in metrics.text
+
+
+async def test_a_started_app_freezes_its_start_up_objects(
+    create_app: Any, config_path: Path
+) -> None:
+    app = create_app(config_path)
+    async with lifespan(app):
+        # the app, its plans and everything imported so far are out of the collector's reach
+        assert gc.get_freeze_count() > 10_000
+    assert gc.get_freeze_count() == 0
+
+    unfrozen = create_app(config_path, overrides=["app.rest.freeze_gc=false"])
+    async with lifespan(unfrozen):
+        assert gc.get_freeze_count() == 0

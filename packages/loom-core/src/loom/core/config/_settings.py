@@ -70,6 +70,8 @@ class RestSettings(_Section, frozen=True):
     max_limit: int = 500
     max_body_size: int = 1_048_576
     access_log: bool = True
+    freeze_gc: bool = True
+    """Freeze the objects built at start-up out of the garbage collector (``gc.freeze``)."""
     cors: CorsSettings = msgspec.field(default_factory=CorsSettings)
 
     def __post_init__(self) -> None:
