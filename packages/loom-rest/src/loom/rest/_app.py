@@ -6,7 +6,7 @@ import gc
 import html
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -14,10 +14,22 @@ from loom.core.bootstrap import Runtime, load_runtime
 from loom.core.config import RestSettings
 from loom.core.errors import ConfigurationError
 from loom.core.http import ListSettings, generate_openapi
-from loom.rest._endpoint import Endpoint
-from loom.rest._metrics import RestMetrics
+from loom.rest._asgi import route_order
+from loom.rest._endpoint import Endpoint, HttpResponse
+from loom.rest._metrics import CONTENT_TYPE_LATEST, RestMetrics
+from loom.rest._wire import AnswerApp, PathApp
 
-__all__ = ["RestApp", "build_rest_app"]
+__all__ = ["RestApp", "ServedPath", "build_rest_app"]
+
+
+class ServedPath(NamedTuple):
+    """One path an adapter routes, the methods it answers and the ASGI app answering them."""
+
+    path: str
+    name: str
+    methods: tuple[str, ...]
+    app: PathApp | AnswerApp
+
 
 _DOCS = """<!doctype html>
 <html lang="en">
@@ -89,16 +101,35 @@ class RestApp:
             if settings.docs_url
             else None
         )
+        self.served: tuple[ServedPath, ...] = self._served()
+        """What the adapters route: each endpoint path (static segments first), then the
+        OpenAPI document, the docs page and the metrics, when configured."""
+
+    def _served(self) -> tuple[ServedPath, ...]:
+        settings = self.settings
+        by_path: dict[str, list[Endpoint]] = {}
+        for endpoint in sorted(self.endpoints, key=lambda e: route_order(e.path)):
+            by_path.setdefault(endpoint.path, []).append(endpoint)
+        served = []
+        for path, endpoints in by_path.items():
+            app = PathApp(endpoints, max_body_size=settings.max_body_size)
+            served.append(ServedPath(path, f"loom {path}", tuple(app.methods), app))
+        documents = [("openapi", settings.openapi_url, self.openapi, "application/json")]
+        if self.docs is not None and settings.docs_url:
+            documents.append(("docs", settings.docs_url, self.docs, "text/html; charset=utf-8"))
+        for name, path, body, media_type in documents:
+            served.append(
+                ServedPath(path, name, ("GET",), _fixed(HttpResponse(200, body, media_type)))
+            )
+        metrics = self.metrics
+        if metrics is not None and self.metrics_path is not None:
+            render = AnswerApp(lambda: HttpResponse(200, metrics.render(), CONTENT_TYPE_LATEST))
+            served.append(ServedPath(self.metrics_path, "metrics", ("GET",), render))
+        return tuple(served)
 
     def route_table(self) -> list[tuple[str, str]]:
         """Every ``(method, path)`` the app serves: endpoints, OpenAPI, docs, metrics."""
-        table = [(e.method, e.path) for e in self.endpoints]
-        table.append(("GET", self.settings.openapi_url))
-        if self.docs is not None and self.settings.docs_url:
-            table.append(("GET", self.settings.docs_url))
-        if self.metrics_path is not None:
-            table.append(("GET", self.metrics_path))
-        return table
+        return [(method, s.path) for s in self.served for method in s.methods]
 
     def _auth(self, hook: Any) -> Callable[..., Any] | None:
         if hook is None:
@@ -127,6 +158,10 @@ class RestApp:
         finally:
             if self.settings.freeze_gc:
                 gc.unfreeze()
+
+
+def _fixed(answer: HttpResponse) -> AnswerApp:
+    return AnswerApp(lambda: answer)
 
 
 def build_rest_app(

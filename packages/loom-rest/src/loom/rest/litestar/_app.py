@@ -25,11 +25,9 @@ from loom.core.errors import (
     PayloadTooLarge,
     ValidationError,
 )
-from loom.rest._app import RestApp, build_rest_app
+from loom.rest._app import build_rest_app
 from loom.rest._asgi import LoomFront
 from loom.rest._endpoint import HttpResponse, problem_response
-from loom.rest._metrics import CONTENT_TYPE_LATEST
-from loom.rest._wire import AnswerApp, PathApp
 from loom.rest.litestar._params import share_path_params
 
 __all__ = ["create_app"]
@@ -62,32 +60,6 @@ def _handler(path: str, name: str, app: Any) -> ASGIRouteHandler:
     return ASGIRouteHandler(
         path=_SEGMENT.sub(r"{\1:str}", path), name=name, is_mount=False, copy_scope=False
     )(handler)
-
-
-def _handlers(rest: RestApp) -> list[ASGIRouteHandler]:
-    settings = rest.settings
-    by_path: dict[str, list[Any]] = {}
-    for endpoint in rest.endpoints:
-        by_path.setdefault(endpoint.path, []).append(endpoint)
-    handlers = [
-        _handler(path, f"loom {path}", PathApp(endpoints, max_body_size=settings.max_body_size))
-        for path, endpoints in by_path.items()
-    ]
-    openapi = HttpResponse(200, rest.openapi, "application/json")
-    handlers.append(_handler(settings.openapi_url, "openapi", AnswerApp(lambda: openapi)))
-    if rest.docs is not None and settings.docs_url:
-        docs = HttpResponse(200, rest.docs, "text/html; charset=utf-8")
-        handlers.append(_handler(settings.docs_url, "docs", AnswerApp(lambda: docs)))
-    metrics = rest.metrics
-    if metrics is not None and rest.metrics_path is not None:
-        handlers.append(
-            _handler(
-                rest.metrics_path,
-                "metrics",
-                AnswerApp(lambda: HttpResponse(200, metrics.render(), CONTENT_TYPE_LATEST)),
-            )
-        )
-    return handlers
 
 
 def _error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -123,7 +95,7 @@ def create_app(
     rest = build_rest_app(config_paths, overrides=overrides, runtime=runtime)
     settings = rest.settings
     app = Litestar(
-        route_handlers=_handlers(rest),
+        route_handlers=[_handler(s.path, s.name, s.app) for s in rest.served],
         on_startup=[rest.startup],
         on_shutdown=[rest.shutdown],
         openapi_config=None,

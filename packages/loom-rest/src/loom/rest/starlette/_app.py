@@ -20,35 +20,12 @@ from starlette.routing import Route
 
 from loom.core.bootstrap import Runtime
 from loom.core.errors import LoomError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationError
-from loom.rest._app import RestApp, build_rest_app
-from loom.rest._asgi import LoomFront, route_order
-from loom.rest._endpoint import Endpoint, HttpResponse, problem_response
-from loom.rest._metrics import CONTENT_TYPE_LATEST
-from loom.rest._wire import AnswerApp, PathApp
+from loom.rest._app import build_rest_app
+from loom.rest._asgi import LoomFront
+from loom.rest._endpoint import problem_response
+from loom.rest._wire import AnswerApp
 
 __all__ = ["create_app"]
-
-
-def _routes(rest: RestApp) -> list[Route]:
-    settings = rest.settings
-    # Static segments first, segment by segment, as Litestar's router and LoomFront match.
-    by_path: dict[str, list[Endpoint]] = {}
-    for endpoint in sorted(rest.endpoints, key=lambda e: route_order(e.path)):
-        by_path.setdefault(endpoint.path, []).append(endpoint)
-    routes = []
-    for path, endpoints in by_path.items():
-        app = PathApp(endpoints, max_body_size=settings.max_body_size)
-        routes.append(Route(path, app, methods=app.methods, name=f"loom {path}"))
-    openapi = HttpResponse(200, rest.openapi, "application/json")
-    routes.append(Route(settings.openapi_url, AnswerApp(lambda: openapi), methods=["GET"]))
-    if rest.docs is not None and settings.docs_url:
-        docs = HttpResponse(200, rest.docs, "text/html; charset=utf-8")
-        routes.append(Route(settings.docs_url, AnswerApp(lambda: docs), methods=["GET"]))
-    metrics = rest.metrics
-    if metrics is not None and rest.metrics_path is not None:
-        answer = AnswerApp(lambda: HttpResponse(200, metrics.render(), CONTENT_TYPE_LATEST))
-        routes.append(Route(rest.metrics_path, answer, methods=["GET"]))
-    return routes
 
 
 async def _error(request: Request, exc: Exception) -> AnswerApp:
@@ -86,7 +63,7 @@ def create_app(
     """
     rest = build_rest_app(config_paths, overrides=overrides, runtime=runtime)
     settings = rest.settings
-    routes = _routes(rest)
+    routes = [Route(s.path, s.app, methods=list(s.methods), name=s.name) for s in rest.served]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
